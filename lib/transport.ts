@@ -1,0 +1,86 @@
+import { IncomingMessage, type ServerResponse } from 'node:http'
+import { Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type { InterimHeaders } from './headers.js'
+
+/** Writes 102s on one kind of connection, and knows when that connection may carry one. */
+export interface Transport {
+  /** The whole request has arrived: a 102 tells the client it was received and accepted. */
+  received (req: unknown): boolean
+  /** Nothing final has gone out and the connection can still carry an interim response. */
+  open (res: unknown): boolean
+  write (res: unknown, headers: InterimHeaders): void
+}
+
+interface Http1Response extends ServerResponse {
+  // Node >= 24.18 / 26.2. It refuses to write after the final headers, and formats the block itself.
+  writeInformation?: (status: number, headers: Record<string, string[]>) => void
+  // Node's own writer of raw head bytes (what writeProcessing and writeEarlyHints use on Node 20/22).
+  // Unlike socket.write, it queues bytes behind the responses ahead of this one on a pipelined
+  // connection, so a 102 never lands inside another request's response.
+  _writeRaw: (data: string, encoding: BufferEncoding) => boolean
+}
+
+function toObject (headers: InterimHeaders): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const [name, values] of headers) out[name] = values
+  return out
+}
+
+const PROCESSING_LINE = 'HTTP/1.1 102 Processing\r\n'
+
+const http1: Transport = {
+  received (req) {
+    return (req as IncomingMessage).complete
+  },
+  open (res) {
+    const r = res as ServerResponse
+    // headersSent covers streamed bodies and replies whose headers went out while a 102 was due;
+    // writableEnded covers res.end() without writeHead; destroyed covers aborts and socket errors.
+    return !r.headersSent && !r.writableEnded && !r.destroyed
+  },
+  write (res, headers) {
+    const r = res as Http1Response
+    if (typeof r.writeInformation === 'function') {
+      r.writeInformation(102, toObject(headers))
+      return
+    }
+    let head = PROCESSING_LINE
+    for (const [name, values] of headers) {
+      for (const value of values) head += `${name}: ${value}\r\n`
+    }
+    // latin1, as Node writes every header: one byte per character, obs-text included.
+    r._writeRaw(head + '\r\n', 'latin1')
+  }
+}
+
+const http2: Transport = {
+  received (req) {
+    const r = req as Http2ServerRequest
+    // `complete` stays false for a GET whose empty body nobody read; the stream itself knows the peer
+    // has finished sending (END_STREAM on the headers, or on the last DATA frame).
+    return r.complete || r.stream.endAfterHeaders || r.stream.state.remoteClose === 1
+  },
+  open (res) {
+    const r = res as Http2ServerResponse
+    const stream = r.stream
+    return !r.headersSent && !stream.headersSent && !stream.destroyed && !stream.closed
+  },
+  write (res, headers) {
+    const block: Record<string, string | string[] | number> = toObject(headers)
+    block[':status'] = 102
+    ;(res as Http2ServerResponse).stream.additionalHeaders(block)
+  }
+}
+
+/**
+ * Picks how 102s reach this request's client, or null when they must not: an HTTP/1.0 client cannot
+ * parse a 1xx (RFC 9110 §15.2), and `fastify.inject()` (light-my-request) has no wire, so anything
+ * written there would corrupt the injected payload.
+ */
+export function transportFor (req: unknown): Transport | null {
+  if (req instanceof IncomingMessage) {
+    return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? http1 : null
+  }
+  if (req instanceof Http2ServerRequest) return http2
+  return null
+}
