@@ -1,0 +1,108 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { createHook } from 'node:async_hooks'
+import http from 'node:http'
+import net from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+import processing, { type FastifyProcessingOptions } from '../index.js'
+
+export { sleep }
+
+export interface Interim {
+  status: number
+  headers: http.IncomingHttpHeaders
+  /** ms since the request was sent */
+  at: number
+}
+
+export interface Result {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+  infos: Interim[]
+  /** ms since the request was sent, when the final headers arrived */
+  at: number
+}
+
+/** A real server on a loopback port with the plugin registered (unless `options` is null). */
+export async function serve (
+  t: Test,
+  options: FastifyProcessingOptions | null,
+  routes: (app: FastifyInstance) => void,
+  serverOptions: FastifyServerOptions = {}
+): Promise<{ app: FastifyInstance, port: number }> {
+  const app = Fastify(serverOptions)
+  if (options !== null) await app.register(processing, options)
+  routes(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, port: (app.server.address() as net.AddressInfo).port }
+}
+
+/** One request with Node's client, recording every interim response with its headers. */
+export function request (
+  port: number,
+  path: string,
+  init: { method?: string, headers?: http.OutgoingHttpHeaders, body?: string, agent?: http.Agent } = {}
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const infos: Interim[] = []
+    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent: init.agent ?? false })
+    req.on('information', (info) => infos.push({ status: info.statusCode, headers: info.headers, at: performance.now() - started }))
+    req.on('response', (res) => {
+      const at = performance.now() - started
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, infos, at }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(init.body)
+  })
+}
+
+/** Everything a raw TCP client reads until the server closes the connection or `done(text)` says so. */
+export function rawExchange (port: number, send: (socket: net.Socket) => void, done: (text: string) => boolean = () => false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const socket = net.connect(port, '127.0.0.1', () => send(socket))
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      text += chunk
+      if (done(text)) socket.end()
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(text))
+  })
+}
+
+/** Waits, polling, until `check()` holds; fails loudly rather than hanging. */
+export async function until (check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(2)
+  }
+}
+
+/** Status codes of every response head in a raw HTTP/1.x byte stream, in order. */
+export function statusLines (text: string): number[] {
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]))
+}
+
+const ours = new Set<number>()
+createHook({
+  init (id, type) {
+    // Only timers armed by the plugin's emitter, ref'd or not (getActiveResourcesInfo skips unref'd ones).
+    if (type === 'Timeout' && new Error().stack?.includes('lib/emitter.')) ours.add(id)
+  },
+  destroy (id) { ours.delete(id) }
+}).enable()
+
+/** The plugin's timers alive now: armed and neither fired nor cleared. */
+export async function liveTimers (): Promise<number> {
+  await new Promise((resolve) => setImmediate(resolve)) // destroy hooks are reported asynchronously
+  return ours.size
+}

@@ -1,0 +1,243 @@
+import type { FastifyReply } from 'fastify'
+import http from 'node:http'
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import { kState } from '../lib/emitter.js'
+import { liveTimers, rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
+
+const GET = (path: string, version = '1.1'): string => `GET ${path} HTTP/${version}\r\nHost: x\r\n\r\n`
+
+t.test('first 102 at threshold, then one per interval, each before the final response', async (t) => {
+  const { port } = await serve(t, { threshold: 100, interval: 150 }, (app) => {
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 3, 'three 102s')
+      return { sent: reply.processingSent }
+    })
+  })
+  const res = await request(port, '/slow')
+  t.equal(res.status, 200)
+  t.same(JSON.parse(res.body), { sent: 3 })
+  t.same(res.infos.map((i) => i.status), [102, 102, 102])
+  // Lower bounds only: a timer can be late on a busy machine, never early.
+  t.ok(res.infos[0]!.at >= 95, `first 102 after the threshold (${res.infos[0]!.at} ms)`)
+  t.ok(res.infos[1]!.at - res.infos[0]!.at >= 140, 'second one interval later')
+  t.ok(res.infos[2]!.at >= 395, 'third at threshold + 2 intervals')
+  t.ok(res.at >= res.infos[2]!.at, 'final response last')
+})
+
+t.test('a route answering before the threshold gets no 102, and leaves no timer', async (t) => {
+  const { port } = await serve(t, { threshold: 200 }, (app) => {
+    app.get('/fast', { config: { processing: true } }, async () => 'fast')
+  })
+  const res = await request(port, '/fast')
+  t.equal(res.body, 'fast')
+  t.equal(res.infos.length, 0)
+  t.equal(await liveTimers(), 0, 'the threshold timer was cleared in onSend')
+})
+
+t.test('limit caps the 102s of one request; the route value overrides the plugin value', async (t) => {
+  const { port } = await serve(t, { threshold: 10, interval: 10, limit: 50 }, (app) => {
+    app.get('/capped', { config: { processing: { limit: 2 } } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 2, 'two 102s')
+      await sleep(100) // ten more intervals in which nothing may be sent
+      return String(reply.processingSent)
+    })
+  })
+  const res = await request(port, '/capped')
+  t.equal(res.body, '2')
+  t.equal(res.infos.length, 2)
+})
+
+t.test('no 102 to an HTTP/1.0 client', async (t) => {
+  let sent = -1
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      await sleep(150)
+      sent = reply.processingSent
+      return 'done'
+    })
+  })
+  const text = await rawExchange(port, (s) => s.write(GET('/slow', '1.0')))
+  t.same(statusLines(text), [200])
+  t.match(text, /^HTTP\/1\.1 200 OK\r\n/)
+  t.match(text, /done$/)
+  t.equal(sent, 0)
+})
+
+t.test('a slow upload gets its first 102 only after its last byte', async (t) => {
+  const { port } = await serve(t, { threshold: 30, interval: 10_000 }, (app) => {
+    app.post('/upload', { config: { processing: true } }, async (req, reply) => {
+      await until(() => reply.processingSent === 1, 'a 102 after the body')
+      return { bytes: (req.body as string).length }
+    })
+  })
+  let lastByteAt = 0
+  const text = await rawExchange(port, async (socket) => {
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabc')
+    await sleep(200) // far past the threshold, with half the body still to come
+    lastByteAt = performance.now()
+    socket.write('def')
+  })
+  t.same(statusLines(text), [102, 200])
+  t.match(text, /\{"bytes":6\}$/)
+  t.ok(lastByteAt > 0)
+})
+
+t.test('a streamed body: no 102 once its headers are out, even while 102s are due', async (t) => {
+  let reply!: FastifyReply
+  const { port } = await serve(t, { threshold: 20, interval: 20 }, (app) => {
+    app.get('/stream', { config: { processing: true } }, async (_req, r) => {
+      reply = r
+      await until(() => r.processingSent === 1, 'one 102')
+      const body = new PassThrough()
+      setTimeout(() => body.write('part1,'), 10)
+      setTimeout(() => body.end('part2'), 200) // ten intervals with the headers out
+      return r.header('content-type', 'text/plain').send(body)
+    })
+  })
+  const text = await rawExchange(port, (s) => s.write(GET('/stream').replace('Host: x', 'Host: x\r\nConnection: close')))
+  t.same(statusLines(text), [102, 200])
+  t.match(text, /transfer-encoding: chunked/i)
+  t.match(text, /part1,\r\n5\r\npart2\r\n0\r\n\r\n$/)
+  t.equal(reply.processingSent, 1)
+})
+
+t.test('headers written straight to reply.raw stop the 102s', async (t) => {
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/raw', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 1, 'one 102')
+      reply.raw.writeHead(200, { 'content-type': 'text/plain', 'content-length': '4' })
+      reply.raw.flushHeaders()
+      await sleep(100)
+      reply.raw.end('done')
+      return reply
+    })
+  })
+  const text = await rawExchange(port, (s) => s.write(GET('/raw').replace('Host: x', 'Host: x\r\nConnection: close')))
+  t.same(statusLines(text), [102, 200])
+  t.match(text, /\r\n\r\ndone$/)
+})
+
+t.test('a hijacked reply gets no 102 after hijack()', async (t) => {
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/hijack', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 1, 'one 102')
+      reply.hijack()
+      await sleep(100)
+      reply.raw.socket!.end('HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: close\r\n\r\nhijacked')
+    })
+  })
+  const text = await rawExchange(port, (s) => s.write(GET('/hijack')))
+  t.same(statusLines(text), [102, 200])
+  t.match(text, /hijacked$/)
+})
+
+t.test('a handler that throws gets its error response, and no 102 after it', async (t) => {
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/boom', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 2, 'two 102s')
+      throw new Error('boom')
+    })
+  })
+  const res = await request(port, '/boom')
+  t.equal(res.status, 500)
+  t.equal(res.infos.length, 2)
+  t.equal(await liveTimers(), 0)
+})
+
+t.test('a client that aborts stops the 102s at once and leaves no timer', async (t) => {
+  let reply!: FastifyReply
+  let closed = false
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/abort', { config: { processing: true } }, async (_req, r) => {
+      reply = r
+      r.raw.on('close', () => { closed = true })
+      await sleep(400)
+      return 'too late'
+    })
+  })
+  await new Promise<void>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/abort', agent: false })
+    req.on('information', () => req.destroy())
+    req.on('error', () => resolve())
+    req.on('close', () => resolve())
+  })
+  await until(() => closed, 'the server to see the abort')
+  const atAbort = reply.processingSent
+  t.ok(atAbort >= 1)
+  await sleep(100)
+  t.equal(reply.processingSent, atAbort, 'nothing sent after the abort')
+  t.equal(await liveTimers(), 0, 'while the handler still runs, no timer of ours is left')
+})
+
+t.test('fastify.inject() on a slow opted-in route: intact payload, no 102 bytes', async (t) => {
+  const { app } = await serve(t, { threshold: 5, interval: 5 }, (app) => {
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      await sleep(80)
+      return { sent: reply.processingSent, manual: reply.processing() }
+    })
+  })
+  const res = await app.inject('/slow')
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { sent: 0, manual: false })
+  t.notMatch(res.payload, /102/)
+})
+
+t.test('keep-alive: 102s precede only their own response on a reused connection', async (t) => {
+  const { port } = await serve(t, { threshold: 20, interval: 20 }, (app) => {
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 2, 'two 102s')
+      return 'slow'
+    })
+    app.get('/fast', async () => 'fast')
+  })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const sockets = new Set()
+  agent.on('free', (socket) => sockets.add(socket))
+  const a = await request(port, '/slow', { agent })
+  const b = await request(port, '/fast', { agent })
+  const c = await request(port, '/slow', { agent })
+  t.same([a.body, b.body, c.body], ['slow', 'fast', 'slow'])
+  t.same([a.infos.length, b.infos.length, c.infos.length], [2, 0, 2])
+  t.equal(sockets.size, 1, 'one connection carried all three')
+})
+
+t.test('pipelining: a queued request\'s 102s never land inside the response ahead of it', async (t) => {
+  const { port } = await serve(t, { threshold: 20, interval: 20, limit: 3 }, (app) => {
+    app.get('/first', { config: { processing: { limit: 1 } } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 1, 'first 102')
+      await sleep(150)
+      return 'first-body'
+    })
+    app.get('/second', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 3, 'three 102s for the second')
+      return 'second-body'
+    })
+  })
+  const text = await rawExchange(port,
+    (s) => s.write(GET('/first') + GET('/second')),
+    (text) => text.includes('second-body'))
+  const parts = text.split(/(?=HTTP\/1\.1 )/)
+  t.same(statusLines(text), [102, 200, 102, 102, 102, 200])
+  t.match(parts[1], /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nfirst-body$/, 'the first response is whole and ends with its body')
+  t.match(parts[5], /second-body$/)
+})
+
+t.test('app.close() leaves no timer behind, and our timers never hold the process open', async (t) => {
+  let refd: boolean | undefined
+  const { app, port } = await serve(t, { threshold: 10_000 }, (app) => {
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      refd = reply[kState]?.timer?.hasRef()
+      await sleep(50)
+      return 'ok'
+    })
+  })
+  const pending = request(port, '/slow')
+  await sleep(20)
+  t.equal(await liveTimers(), 1, 'our threshold timer')
+  t.equal(refd, false, 'unref()ed')
+  await pending
+  await app.close()
+  t.equal(await liveTimers(), 0)
+})

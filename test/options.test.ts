@@ -1,0 +1,110 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import processing from '../index.js'
+
+interface Coded { code: string, message: string, name: string }
+
+async function pluginError (options: unknown): Promise<Coded> {
+  const app = Fastify()
+  try {
+    await app.register(processing, options as object)
+    await app.ready()
+  } catch (err) {
+    t.type(err, TypeError)
+    return err as Coded
+  } finally {
+    await app.close().catch(() => {})
+  }
+  throw new Error(`options ${JSON.stringify(options)} were accepted`)
+}
+
+function routeError (processingConfig: unknown, pluginOptions = {}): Promise<Coded> {
+  const app = Fastify()
+  return app.register(processing, pluginOptions).after(() => {
+    app.get('/r', { config: { processing: processingConfig as boolean } }, async () => 'ok')
+  }).ready().then(
+    () => { throw new Error(`route config ${String(processingConfig)} was accepted`) },
+    (err: Coded) => {
+      t.type(err, TypeError)
+      return err
+    }
+  )
+}
+
+t.test('bad plugin options fail at registration, coded, naming the option and the value', async (t) => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{ threshold: -1 }, 'FST_PROCESSING_INVALID_OPTION', /"threshold" must be an integer from 1 to 2147483647, received -1/],
+    [{ threshold: 0 }, 'FST_PROCESSING_INVALID_OPTION', /"threshold" .* received 0/],
+    [{ threshold: 1.5 }, 'FST_PROCESSING_INVALID_OPTION', /"threshold" .* received 1\.5/],
+    [{ threshold: Number.NaN }, 'FST_PROCESSING_INVALID_OPTION', /"threshold" .* received NaN/],
+    [{ interval: Infinity }, 'FST_PROCESSING_INVALID_OPTION', /"interval" .* received Infinity/],
+    [{ interval: 2 ** 31 }, 'FST_PROCESSING_INVALID_OPTION', /"interval" .* received 2147483648/],
+    [{ interval: '1000' }, 'FST_PROCESSING_INVALID_OPTION', /"interval" .* received '1000'/],
+    [{ limit: 0 }, 'FST_PROCESSING_INVALID_OPTION', /"limit" must be an integer from 1 to 9007199254740991, received 0/],
+    [{ limit: null }, 'FST_PROCESSING_INVALID_OPTION', /"limit" .* received null/],
+    [{ requireExpect: 'yes' }, 'FST_PROCESSING_INVALID_OPTION', /"requireExpect" must be a boolean, received 'yes'/],
+    [{ global: 1 }, 'FST_PROCESSING_INVALID_OPTION', /"global" must be a boolean, received 1/],
+    [{ when: true }, 'FST_PROCESSING_INVALID_OPTION', /"when" must be a function \(request\) => boolean, received true/],
+    [{ treshold: 100 }, 'FST_PROCESSING_UNKNOWN_OPTION', /unknown option "treshold" \(known options: threshold, interval, limit, requireExpect, when, global\)/],
+    [[], 'FST_PROCESSING_INVALID_OPTION', /"options" must be an object, received \[\]/],
+    [new Map(), 'FST_PROCESSING_INVALID_OPTION', /"options" must be an object, received Map/]
+  ]
+  for (const [options, code, message] of cases) {
+    const err = await pluginError(options)
+    t.equal(err.code, code, `${code} for ${JSON.stringify(options)}`)
+    t.match(err.message, /^fastify-processing options: /)
+    t.match(err.message, message)
+  }
+})
+
+t.test('bad route config fails when the route is declared, naming route, option and value', async (t) => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    ['yes', 'FST_PROCESSING_INVALID_OPTION', /^route GET \/r: "config.processing" must be true, false or an options object, received 'yes'$/],
+    [1, 'FST_PROCESSING_INVALID_OPTION', /"config.processing" .* received 1$/],
+    [null, 'FST_PROCESSING_INVALID_OPTION', /"config.processing" .* received null$/],
+    [[1], 'FST_PROCESSING_INVALID_OPTION', /"config.processing" .* received \[ 1 \]$/],
+    [{ threshold: -5 }, 'FST_PROCESSING_INVALID_OPTION', /^route GET \/r: "config.processing.threshold" must be an integer from 1 to 2147483647, received -5$/],
+    [{ interval: 0.5 }, 'FST_PROCESSING_INVALID_OPTION', /"config.processing.interval" .* received 0\.5$/],
+    [{ limit: -1 }, 'FST_PROCESSING_INVALID_OPTION', /"config.processing.limit" .* received -1$/],
+    [{ when: 'always' }, 'FST_PROCESSING_INVALID_OPTION', /"config.processing.when" .* received 'always'$/],
+    [{ global: true }, 'FST_PROCESSING_UNKNOWN_OPTION', /unknown option "config.processing.global"/],
+    [{ thresold: 1 }, 'FST_PROCESSING_UNKNOWN_OPTION', /^route GET \/r: unknown option "config.processing.thresold"/]
+  ]
+  for (const [config, code, message] of cases) {
+    const err = await routeError(config)
+    t.equal(err.code, code, `${code} for ${JSON.stringify(config)}`)
+    t.match(err.message, message)
+  }
+})
+
+t.test('a bad route config throws at the route declaration itself', async (t) => {
+  const app = Fastify()
+  await app.register(processing)
+  t.throws(() => app.get('/x', { config: { processing: { threshold: 0 } } }, async () => 'ok'), {
+    code: 'FST_PROCESSING_INVALID_OPTION',
+    message: /route GET \/x: "config.processing.threshold"/
+  })
+  await app.close()
+})
+
+t.test('valid options are accepted, including Fastify register options', async (t) => {
+  const app = Fastify()
+  await app.register(processing, {
+    threshold: 1,
+    interval: 2 ** 31 - 1,
+    limit: Number.MAX_SAFE_INTEGER,
+    requireExpect: true,
+    when: () => true,
+    global: false,
+    logLevel: 'info'
+  } as object)
+  app.get('/a', { config: { processing: true } }, async () => 'a')
+  app.get('/b', { config: { processing: { threshold: 10, when: () => false } } }, async () => 'b')
+  app.get('/c', { config: { processing: false } }, async () => 'c')
+  app.get('/d', { config: { processing: {} } }, async () => 'd')
+  await app.ready()
+  for (const path of ['/a', '/b', '/c', '/d']) {
+    t.equal((await app.inject(path)).statusCode, 200)
+  }
+  await app.close()
+})
