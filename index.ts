@@ -33,7 +33,13 @@ function append<T extends Hook> (hooks: T | T[] | undefined, hook: T): T[] {
 }
 
 const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, options, done) => {
-  const defaults = pluginOptions(options)
+  let defaults
+  try {
+    defaults = pluginOptions(options)
+  } catch (err) {
+    done(err as Error)
+    return
+  }
   acceptProcessingExpectation(fastify.server)
   fastify.decorateReply(kState, null)
   fastify.decorateReply('processing', manualProcessing(defaults))

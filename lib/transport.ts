@@ -30,7 +30,12 @@ const PROCESSING_LINE = 'HTTP/1.1 102 Processing\r\n'
 
 const http1: Transport = {
   received (req) {
-    return (req as IncomingMessage).complete
+    const r = req as IncomingMessage
+    // `complete` turns true only after the handler has often started: a request without Content-Length
+    // or Transfer-Encoding has no body (RFC 9112 §6.3), so it is whole as soon as its headers are.
+    if (r.complete) return true
+    const length = r.headers['content-length']
+    return r.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')
   },
   open (res) {
     const r = res as ServerResponse

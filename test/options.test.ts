@@ -18,17 +18,18 @@ async function pluginError (options: unknown): Promise<Coded> {
   throw new Error(`options ${JSON.stringify(options)} were accepted`)
 }
 
-function routeError (processingConfig: unknown, pluginOptions = {}): Promise<Coded> {
+async function routeError (processingConfig: unknown): Promise<Coded> {
   const app = Fastify()
-  return app.register(processing, pluginOptions).after(() => {
+  await app.register(processing)
+  try {
     app.get('/r', { config: { processing: processingConfig as boolean } }, async () => 'ok')
-  }).ready().then(
-    () => { throw new Error(`route config ${String(processingConfig)} was accepted`) },
-    (err: Coded) => {
-      t.type(err, TypeError)
-      return err
-    }
-  )
+  } catch (err) {
+    t.type(err, TypeError)
+    return err as Coded
+  } finally {
+    await app.close()
+  }
+  throw new Error(`route config ${String(processingConfig)} was accepted`)
 }
 
 t.test('bad plugin options fail at registration, coded, naming the option and the value', async (t) => {
@@ -77,14 +78,16 @@ t.test('bad route config fails when the route is declared, naming route, option 
   }
 })
 
-t.test('a bad route config throws at the route declaration itself', async (t) => {
+t.test('a bad route config inside a child plugin fails ready()', async (t) => {
   const app = Fastify()
   await app.register(processing)
-  t.throws(() => app.get('/x', { config: { processing: { threshold: 0 } } }, async () => 'ok'), {
+  app.register(async (child) => {
+    child.post('/x', { config: { processing: { threshold: 0 } } }, async () => 'ok')
+  }, { prefix: '/child' })
+  await t.rejects(app.ready(), {
     code: 'FST_PROCESSING_INVALID_OPTION',
-    message: /route GET \/x: "config.processing.threshold"/
+    message: 'route POST /child/x: "config.processing.threshold" must be an integer from 1 to 2147483647, received 0'
   })
-  await app.close()
 })
 
 t.test('valid options are accepted, including Fastify register options', async (t) => {

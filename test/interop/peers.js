@@ -1,0 +1,405 @@
+// Real peers against a real Fastify server that uses the built plugin (dist/). Shared by the interop tap
+// tests (which assert on what these functions measure) and by scripts/interop.js (which prints the
+// compatibility matrix from the same measurements), so the README table and CI check the same thing.
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import http from 'node:http'
+import http2 from 'node:http2'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import Fastify from 'fastify'
+import * as undici from 'undici'
+import processing from '../../dist/index.js'
+
+const require = createRequire(import.meta.url)
+
+export const BODY = 'hello, this is the final response body'
+export const CHUNKS = ['chunk one; ', 'chunk two; ', 'chunk three']
+
+/** Options the probes use unless they say otherwise: a first 102 after 100 ms, then one every 200 ms. */
+export const FAST = { threshold: 100, interval: 200 }
+
+/** Runs a command, never rejecting: what it printed, how it ended, how long it took. */
+export function run (cmd, args, { timeout = 30_000, input } = {}) {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const child = execFile(cmd, args, { timeout, maxBuffer: 16 * 1024 * 1024, encoding: 'latin1' }, (err, stdout, stderr) => {
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+        error: err && typeof err.code !== 'number' ? String(err.code ?? err.message) : null,
+        stdout,
+        stderr,
+        ms: performance.now() - started
+      })
+    })
+    if (input !== undefined) child.stdin.end(input)
+  })
+}
+
+/** Where a peer binary is, or null. The interop tests fail (they do not skip) when this is null. */
+export async function which (cmd) {
+  const { code, stdout } = await run('sh', ['-c', `command -v ${cmd}`])
+  return code === 0 ? stdout.trim() : null
+}
+
+/** Versions of every peer, as each reports it. */
+export async function versions () {
+  const first = (text, re) => (re.exec(text) ?? [])[1] ?? 'missing'
+  const [curl, haproxy, nginx, python] = await Promise.all([
+    run('curl', ['--version']),
+    run('haproxy', ['-v']),
+    run('nginx', ['-v']),
+    run('python3', ['--version'])
+  ])
+  return {
+    node: process.version.slice(1),
+    nodeUndici: process.versions.undici,
+    undici: require('undici/package.json').version,
+    fastify: require('fastify/package.json').version,
+    curl: first(curl.stdout, /^curl (\S+)/),
+    haproxy: first(haproxy.stdout, /^HAProxy version (\S+)/),
+    nginx: first(nginx.stderr, /nginx\/(\S+)/),
+    python: first(python.stdout + python.stderr, /Python (\S+)/)
+  }
+}
+
+/** A loopback port that was free a moment ago (for the proxies, which need a port in their config). */
+export function freePort () {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * A Fastify server on a loopback port. `plugin` is the plugin's options, or null for no plugin at all.
+ * Routes: GET /slow?ms=N answers BODY (content-length) after N ms; GET /chunked?ms=N streams CHUNKS
+ * (chunked encoding) after N ms; GET /fast answers at once. All three opt in to processing.
+ */
+export async function startApp (plugin = FAST, { http2: h2 = false } = {}) {
+  const app = Fastify({ http2: h2 })
+  if (plugin !== null) await app.register(processing, plugin)
+  const config = { processing: plugin !== null }
+  const wait = (request) => sleep(Number(request.query.ms ?? 700))
+  app.get('/slow', { config }, async (request, reply) => {
+    await wait(request)
+    reply.header('x-processing-sent', String(reply.processingSent ?? 0))
+    return BODY
+  })
+  app.get('/chunked', { config }, async (request, reply) => {
+    await wait(request)
+    const { Readable } = await import('node:stream')
+    reply.type('text/plain')
+    return Readable.from(CHUNKS)
+  })
+  app.get('/fast', { config }, async () => BODY)
+  let connections = 0
+  app.server.on(h2 ? 'session' : 'connection', () => { connections++ })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address()
+  return {
+    app,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    /** TCP connections (HTTP/1) or sessions (HTTP/2) accepted so far. */
+    get connections () { return connections },
+    close: () => app.close()
+  }
+}
+
+/** Splits what `curl -i` printed into responses: [{ status, headers, body }], interims first. */
+export function parseCurlOutput (text) {
+  const out = []
+  let rest = text
+  while (/^HTTP\/[\d.]+ \d{3}/.test(rest)) {
+    const end = rest.indexOf('\r\n\r\n')
+    const head = end === -1 ? rest : rest.slice(0, end)
+    rest = end === -1 ? '' : rest.slice(end + 4)
+    const [line, ...fields] = head.split('\r\n')
+    const headers = {}
+    for (const field of fields) {
+      const i = field.indexOf(':')
+      headers[field.slice(0, i).toLowerCase()] = field.slice(i + 1).trim()
+    }
+    out.push({ status: Number(line.split(' ')[1]), version: line.split(' ')[0], headers, body: '' })
+  }
+  if (out.length > 0) out[out.length - 1].body = rest
+  return out
+}
+
+function summarize (responses, extra = {}) {
+  const final = responses.at(-1)
+  const interims = responses.slice(0, -1)
+  return {
+    status: final?.status ?? null,
+    body: final?.body ?? null,
+    interims: interims.map((r) => r.status),
+    interimVersions: interims.map((r) => r.version),
+    version: final?.version ?? null,
+    ...extra
+  }
+}
+
+/**
+ * curl -i, which prints every interim response head before the final one. `mode` is 'http1.1',
+ * 'http1.0' or 'h2c' (--http2-prior-knowledge). Several URLs share one connection when they can.
+ */
+export async function curl (urls, { mode = 'http1.1', extra = [], timeout = 20_000 } = {}) {
+  const flag = { 'http1.1': '--http1.1', 'http1.0': '--http1.0', h2c: '--http2-prior-knowledge' }[mode]
+  const list = Array.isArray(urls) ? urls : [urls]
+  const sep = '\n@@@END@@@\n'
+  const args = ['-sS', '-i', flag, '--max-time', String(timeout / 1000), ...extra]
+  for (const url of list) args.push(url, '-w', sep)
+  const res = await run('curl', args, { timeout: timeout + 2000 })
+  const parts = res.stdout.split(sep).slice(0, list.length)
+  return {
+    code: res.code,
+    stderr: res.stderr.trim(),
+    ms: res.ms,
+    results: parts.map((part) => summarize(parseCurlOutput(part)))
+  }
+}
+
+/** Node's http.request: interim responses through the 'information' event. */
+export function nodeRequest (origin, path, { agent = false, timeout, headers = {} } = {}) {
+  return new Promise((resolve) => {
+    const interims = []
+    const started = performance.now()
+    const req = http.request(origin + path, { agent, timeout, headers })
+    req.on('information', (info) => interims.push(info.statusCode))
+    req.on('timeout', () => req.destroy(Object.assign(new Error('socket timeout'), { code: 'SOCKET_TIMEOUT' })))
+    req.on('response', (res) => {
+      let body = ''
+      res.setEncoding('latin1')
+      res.on('data', (chunk) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode, body, interims, reusedSocket: req.reusedSocket, ms: performance.now() - started, error: null }))
+    })
+    req.on('error', (err) => resolve({ status: null, body: null, interims, ms: performance.now() - started, error: err.code ?? err.message }))
+    req.end()
+  })
+}
+
+/** Node's http2 client over h2c: interim responses through the stream's 'headers' event. */
+export function nodeHttp2 (origin, paths) {
+  return new Promise((resolve) => {
+    const session = http2.connect(origin)
+    const results = []
+    session.on('error', (err) => resolve({ error: err.code ?? err.message, results }))
+    let pending = paths.length
+    paths.forEach((path, i) => {
+      const interims = []
+      const stream = session.request({ ':path': path })
+      stream.on('headers', (headers) => interims.push(headers[':status']))
+      let status = null
+      let body = ''
+      stream.on('response', (headers) => { status = headers[':status'] })
+      stream.setEncoding('latin1')
+      stream.on('data', (chunk) => { body += chunk })
+      stream.on('error', (err) => { results[i] = { status, body, interims, error: err.code } })
+      stream.on('close', () => {
+        results[i] ??= { status, body, interims, error: null }
+        if (--pending === 0) session.close(() => resolve({ error: null, results }))
+      })
+      stream.end()
+    })
+  })
+}
+
+/** undici 7 request() with onInfo, through `dispatcher` (an Agent or Pool) or undici's global one. */
+export async function undiciRequest (origin, path, { dispatcher, headersTimeout } = {}) {
+  const interims = []
+  const started = performance.now()
+  const own = dispatcher ?? new undici.Agent(headersTimeout === undefined ? {} : { headersTimeout })
+  try {
+    const res = await undici.request(origin + path, { dispatcher: own, onInfo: (info) => interims.push(info.statusCode) })
+    const body = await res.body.text()
+    return { status: res.statusCode, body, interims, ms: performance.now() - started, error: null }
+  } catch (err) {
+    return { status: null, body: null, interims, ms: performance.now() - started, error: err.code ?? err.message }
+  } finally {
+    if (dispatcher === undefined) await own.close()
+  }
+}
+
+/** A fetch() (undici 7's, or Node's built-in one): it exposes no interim responses at all. */
+export async function fetchWith (fetchImpl, url, { dispatcher } = {}) {
+  const started = performance.now()
+  try {
+    const res = await fetchImpl(url, dispatcher === undefined ? {} : { dispatcher })
+    return { status: res.status, body: await res.text(), ms: performance.now() - started, error: null }
+  } catch (err) {
+    return { status: null, body: null, ms: performance.now() - started, error: err.cause?.code ?? err.code ?? err.message }
+  }
+}
+
+const PYTHON_CLIENT = `
+import http.client, json, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+headers = json.loads(sys.argv[3])
+conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+out = []
+for i in range(2):
+    try:
+        conn.request('GET', path, headers=headers)
+        r = conn.getresponse()
+        out.append({'status': r.status, 'body': r.read().decode('latin1'), 'error': None})
+    except Exception as e:
+        out.append({'status': None, 'body': None, 'error': type(e).__name__})
+        break
+print(json.dumps(out))
+`
+
+/** Python's http.client: two requests, one after the other, on one connection. */
+export async function pythonClient (port, path, headers = {}) {
+  const res = await run('python3', ['-c', PYTHON_CLIENT, String(port), path, JSON.stringify(headers)])
+  if (res.code !== 0) return { error: res.stderr.trim() || res.error, responses: [] }
+  return { error: null, responses: JSON.parse(res.stdout) }
+}
+
+/** Waits until something accepts connections on a loopback port. */
+async function listening (port, child, what, ms = 10_000) {
+  const deadline = performance.now() + ms
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`)
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+      socket.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await sleep(25)
+  }
+  throw new Error(`${what} did not listen on ${port} within ${ms} ms`)
+}
+
+/** Starts a daemon in the foreground, waits for its port, and returns { port, logs, stop }. */
+async function daemon (what, cmd, args, port, dir) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d) => { output += d })
+  child.stderr.on('data', (d) => { output += d })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))])
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await listening(port, child, `${what} (${output})`)
+  } catch (err) {
+    await stop()
+    throw new Error(`${err.message}\n${output}`)
+  }
+  return { port, origin: `http://127.0.0.1:${port}`, stop, output: () => output, dir }
+}
+
+/** HAProxy in front of `upstream` (a port): HTTP/1.1 frontend, `timeout server` as given. */
+export async function startHaproxy (upstream, { timeoutServer = '30s' } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-haproxy-'))
+  const port = await freePort()
+  const cfg = join(dir, 'haproxy.cfg')
+  await writeFile(cfg, [
+    'global',
+    '  maxconn 256',
+    'defaults',
+    '  mode http',
+    '  option http-keep-alive',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    `  timeout server ${timeoutServer}`,
+    'frontend fe',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend be',
+    'backend be',
+    `  server app 127.0.0.1:${upstream}`,
+    ''
+  ].join('\n'))
+  return daemon('haproxy', 'haproxy', ['-f', cfg, '-db'], port, dir)
+}
+
+/**
+ * nginx in front of `upstream`, with its own prefix, pid, logs and temp paths, as a single foreground
+ * process. Locations: `/` proxies with HTTP/1.1 and buffering (the usual setup for keep-alive
+ * upstreams); `/unbuffered/` the same with proxy_buffering off; `/http10/` with nginx's default
+ * proxy_http_version 1.0; `/marked/` like `/` and adds `X-Behind-Nginx: 1` for a `when` gate.
+ * `readTimeout` bounds how long nginx waits on a silent upstream.
+ */
+export async function startNginx (upstream, { readTimeout = '3s' } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-nginx-'))
+  const port = await freePort()
+  const conf = join(dir, 'nginx.conf')
+  const proxy11 = [
+    'proxy_http_version 1.1;',
+    'proxy_set_header Connection "";'
+  ].join(' ')
+  await writeFile(conf, [
+    process.getuid?.() === 0 ? 'user root;' : '',
+    'master_process off;',
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log info;`,
+    'events { worker_connections 64; }',
+    'http {',
+    '  access_log off;',
+    `  client_body_temp_path ${dir}/client_body;`,
+    `  proxy_temp_path ${dir}/proxy;`,
+    `  fastcgi_temp_path ${dir}/fastcgi;`,
+    `  uwsgi_temp_path ${dir}/uwsgi;`,
+    `  scgi_temp_path ${dir}/scgi;`,
+    `  proxy_read_timeout ${readTimeout};`,
+    `  upstream app { server 127.0.0.1:${upstream}; keepalive 4; }`,
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    `    location / { proxy_pass http://app; ${proxy11} }`,
+    `    location /unbuffered/ { proxy_pass http://app/; proxy_buffering off; ${proxy11} }`,
+    '    location /http10/ { proxy_pass http://app/; }',
+    `    location /marked/ { proxy_pass http://app/; ${proxy11} proxy_set_header X-Behind-Nginx 1; }`,
+    '  }',
+    '}',
+    ''
+  ].join('\n'))
+  const d = await daemon('nginx', 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], port, dir)
+  return { ...d, errorLog: () => readFile(join(dir, 'error.log'), 'latin1').catch(() => '') }
+}
+
+/**
+ * A raw HTTP/1.1 exchange: writes `requests` (GETs of the given paths, in one write when `pipelined`,
+ * else each after the previous response's bytes went quiet) and records every chunk with its arrival
+ * time, until the peer closes the connection or `ms` pass.
+ */
+export function rawExchange (port, paths, { ms = 8000, gap = 0 } = {}) {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const chunks = []
+    let closed = null
+    const socket = net.connect(port, '127.0.0.1')
+    socket.setEncoding('latin1')
+    const send = (path) => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+    socket.on('connect', async () => {
+      for (const [i, path] of paths.entries()) {
+        if (i > 0) await sleep(gap)
+        if (socket.destroyed) return
+        send(path)
+      }
+    })
+    socket.on('data', (data) => chunks.push({ at: performance.now() - started, data }))
+    socket.on('error', (err) => { closed ??= err.code })
+    socket.on('close', () => {
+      closed ??= 'close'
+      clearTimeout(timer)
+      resolve({ text: chunks.map((c) => c.data).join(''), chunks, closed, closedAt: performance.now() - started })
+    })
+    const timer = setTimeout(() => { closed = 'still open'; socket.destroy() }, ms)
+  })
+}
+
+/** Status codes of every HTTP/1.x response head in a raw byte stream, in order. */
+export function statusLines (text) {
+  return [...text.matchAll(/^HTTP\/1\.[01] (\d{3}) /gm)].map((m) => Number(m[1]))
+}

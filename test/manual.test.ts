@@ -1,0 +1,184 @@
+import type { FastifyReply } from 'fastify'
+import { execFile } from 'node:child_process'
+import http2 from 'node:http2'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { request as undiciRequest } from 'undici'
+import { rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
+
+const run = promisify(execFile)
+
+t.test('reply.processing(headers) writes one 102 with progress headers, read back three ways', async (t) => {
+  const { port } = await serve(t, { threshold: 60_000 }, (app) => {
+    app.get('/progress', async (_req, reply) => {
+      const written = [
+        reply.processing({ progress: '1/3' }),
+        reply.processing({ Progress: '2/3', 'x-step': ['parse', 'load'] }),
+        reply.processing({ progress: 3, 'x-note': 'caf\u00e9' })
+      ]
+      return { written, sent: reply.processingSent }
+    })
+  })
+
+  const node = await request(port, '/progress')
+  t.same(JSON.parse(node.body), { written: [true, true, true], sent: 3 })
+  t.same(node.infos.map((i) => i.status), [102, 102, 102])
+  t.equal(node.infos[0]!.headers.progress, '1/3')
+  t.equal(node.infos[1]!.headers.progress, '2/3')
+  t.equal(node.infos[1]!.headers['x-step'], 'parse, load')
+  t.equal(node.infos[2]!.headers.progress, '3')
+
+  const infos: Array<{ statusCode: number, headers: Record<string, unknown> }> = []
+  const res = await undiciRequest(`http://127.0.0.1:${port}/progress`, { onInfo: (info) => infos.push(info) })
+  t.same(await res.body.json(), { written: [true, true, true], sent: 3 })
+  t.same(infos.map((i) => [i.statusCode, i.headers.progress]), [[102, '1/3'], [102, '2/3'], [102, '3']])
+
+  const curl = await run('curl', ['-sv', `http://127.0.0.1:${port}/progress`])
+  t.match(curl.stderr, /< HTTP\/1\.1 102 Processing\r?\n< progress: 1\/3\r?\n/)
+  t.match(curl.stderr, /< x-step: parse\r?\n< x-step: load\r?\n/)
+  t.match(curl.stdout, /"sent":3/)
+})
+
+t.test('reply.processing over HTTP/2 carries its headers on the interim HEADERS frame', async (t) => {
+  const { port } = await serve(t, {}, (app) => {
+    app.get('/progress', async (_req, reply) => ({ written: reply.processing({ Progress: '42/100' }) }))
+  }, { http2: true })
+  const session = http2.connect(`http://127.0.0.1:${port}`)
+  t.teardown(() => session.close())
+  const stream = session.request({ ':path': '/progress' })
+  const infos: http2.IncomingHttpHeaders[] = []
+  stream.on('headers', (h) => infos.push(h))
+  let body = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (c: string) => { body += c })
+  await new Promise((resolve) => stream.on('end', resolve))
+  t.same(JSON.parse(body), { written: true })
+  t.equal(infos.length, 1)
+  t.equal(infos[0]![':status'], 102)
+  t.equal(infos[0]!.progress, '42/100')
+})
+
+t.test('invalid interim headers throw a coded error, and nothing is written', async (t) => {
+  const errors: Array<{ code: string, message: string }> = []
+  const { port } = await serve(t, {}, (app) => {
+    app.get('/bad', async (_req, reply) => {
+      const bad: unknown[] = [
+        { 'x-a': 'ok\r\nset-cookie: evil=1' },
+        { 'x-a': 'nul\u0000' },
+        { 'x-a': 'line\nfeed' },
+        { 'bad name': 'v' },
+        { 'x-\u00e9': 'v' },
+        { ':status': '200' },
+        { 'Content-Length': '5' },
+        { connection: 'close' },
+        { 'transfer-encoding': 'chunked' },
+        { 'x-a': { nested: true } },
+        { 'x-a': ['ok', 'b\rad'] },
+        'progress: 1',
+        null,
+        ['x', 'y']
+      ]
+      for (const headers of bad) {
+        try {
+          reply.processing(headers as Record<string, string>)
+          errors.push({ code: 'none', message: JSON.stringify(headers) })
+        } catch (err) {
+          t.type(err, TypeError)
+          errors.push(err as { code: string, message: string })
+        }
+      }
+      return { sent: reply.processingSent }
+    })
+  })
+  const text = await rawExchange(port, (s) => s.write('GET /bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+  t.same(statusLines(text), [200], 'no interim response at all')
+  t.match(text, /\{"sent":0\}$/)
+  t.notMatch(text, /evil/)
+  t.equal(errors.length, 14)
+  t.ok(errors.every((e) => e.code === 'FST_PROCESSING_INVALID_HEADER'), 'every one is coded')
+  t.match(errors[0]!.message, /^reply\.processing\(\): interim header 'x-a' must be a string or number without CR, LF or NUL, received 'ok\\r\\nset-cookie: evil=1'$/)
+  t.match(errors[3]!.message, /header 'bad name' is not a valid header name/)
+  t.match(errors[5]!.message, /header ':status' is not a valid header name/)
+  t.match(errors[6]!.message, /header 'Content-Length' frames the connection and is not allowed on a 102, received '5'/)
+  t.match(errors[11]!.message, /argument must be an object of header names to values, received 'progress: 1'/)
+})
+
+t.test('reply.processing returns false, without throwing, whenever the wire rules forbid a 102', async (t) => {
+  const seen: Record<string, boolean[]> = {}
+  const { app, port } = await serve(t, { limit: 2 }, (app) => {
+    app.get('/rules', async (req, reply) => {
+      const results = [reply.processing(), reply.processing(), reply.processing()] // limit 2
+      seen[req.headers['x-case'] as string] = results
+      return 'ok'
+    })
+    app.get('/after-headers', async (_req, reply) => {
+      reply.raw.writeHead(200, { 'content-length': '2' })
+      seen.afterHeaders = [reply.processing()]
+      reply.raw.end('ok')
+      return reply
+    })
+    app.get('/after-hijack', async (_req, reply) => {
+      reply.hijack()
+      seen.afterHijack = [reply.processing()]
+      reply.raw.socket!.end('HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n')
+    })
+  })
+  await request(port, '/rules', { headers: { 'x-case': 'http11' } })
+  t.same(seen.http11, [true, true, false], 'limit reached')
+
+  const text = await rawExchange(port, (s) => s.write('GET /rules HTTP/1.0\r\nX-Case: http10\r\n\r\n'))
+  t.same(seen.http10, [false, false, false], 'HTTP/1.0')
+  t.same(statusLines(text), [200])
+
+  await app.inject({ url: '/rules', headers: { 'x-case': 'inject' } })
+  t.same(seen.inject, [false, false, false], 'inject')
+
+  const after = await request(port, '/after-headers')
+  t.same(seen.afterHeaders, [false], 'after the final headers')
+  t.equal(after.infos.length, 0)
+
+  const hijacked = await rawExchange(port, (s) => s.write('GET /after-hijack HTTP/1.1\r\nHost: x\r\n\r\n'))
+  t.same(seen.afterHijack, [false], 'after hijack')
+  t.same(statusLines(hijacked), [204])
+})
+
+t.test('reply.processing restarts the interval; manual and automatic 102s share the limit', async (t) => {
+  let reply!: FastifyReply
+  let manualAt = 0
+  const { port } = await serve(t, { threshold: 20, interval: 200, limit: 3 }, (app) => {
+    app.get('/mixed', { config: { processing: true } }, async (_req, r) => {
+      reply = r
+      await until(() => r.processingSent === 1, 'first automatic 102')
+      await sleep(100)
+      manualAt = performance.now()
+      r.processing({ progress: 'manual' })
+      await until(() => r.processingSent === 3, 'third 102')
+      await sleep(50)
+      return 'done'
+    })
+  })
+  const res = await request(port, '/mixed')
+  t.same(res.infos.map((i) => i.headers.progress ?? 'auto'), ['auto', 'manual', 'auto'])
+  t.ok(res.infos[2]!.at - res.infos[1]!.at >= 195, 'the next automatic 102 came a whole interval after the manual one')
+  t.equal(reply.processingSent, 3)
+  t.ok(manualAt > 0)
+})
+
+t.test('on Node versions with res.writeInformation, interim responses go through it', async (t) => {
+  const calls: unknown[] = []
+  const { port } = await serve(t, {}, (app) => {
+    app.get('/info', async (_req, reply) => {
+      // Node >= 24.18 has this method; on older Node it is added here, writing real bytes, so the
+      // branch that uses it is proven to hand over status and headers unchanged.
+      const raw = reply.raw as typeof reply.raw & { writeInformation?: unknown, _writeRaw: (d: string, e: string) => void }
+      raw.writeInformation = (status: number, headers: Record<string, string[]>) => {
+        calls.push([status, headers])
+        raw._writeRaw(`HTTP/1.1 ${status} Processing\r\nx-via: writeInformation\r\n\r\n`, 'latin1')
+      }
+      return { written: reply.processing({ Progress: ['a', 'b'] }) }
+    })
+  })
+  const res = await request(port, '/info')
+  t.same(calls, [[102, { progress: ['a', 'b'] }]])
+  t.equal(res.infos[0]!.headers['x-via'], 'writeInformation')
+})
