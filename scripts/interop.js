@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// npm run interop: measures the compatibility matrix against real peers on loopback and prints it as a
+// Markdown table (the README's compatibility table is this output). `--json` prints the raw rows.
+// Needs a build (dist/) and, for every row, curl, python3, haproxy and nginx on PATH.
+import { existsSync } from 'node:fs'
+
+if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+  console.error('dist/index.js is missing: run `npm run build` first')
+  process.exit(1)
+}
+const { measureMatrix, toMarkdown } = await import('../test/interop/matrix.js')
+
+const started = performance.now()
+const { versions, rows } = await measureMatrix()
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ versions, rows }, null, 2))
+} else {
+  console.log(`Measured on loopback with Node ${versions.node} and Fastify ${versions.fastify}: a route that answers after ` +
+    '700 ms, with `threshold: 100, interval: 200` (timeout rows: 1000 and 1000).\n')
+  console.log(toMarkdown(rows))
+}
+const missing = rows.filter((r) => r.notes === 'not installed').map((r) => r.peer)
+console.error(`\n${rows.length} rows in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+  (missing.length > 0 ? `; not installed: ${missing.join(', ')}` : ''))
