@@ -102,7 +102,7 @@ function merge (where: string, prefix: string, value: Record<string, unknown>, b
 /** Validates the options given to `register`; throws a coded TypeError naming the option and value. */
 export function pluginOptions (options: unknown): PluginDefaults {
   const where = 'fastify-processing options'
-  if (options === undefined) return { ...DEFAULTS }
+  // Fastify passes {} when register() gets no options.
   if (!isPlainObject(options)) throw new FST_PROCESSING_INVALID_OPTION(where, 'options', 'an object', show(options))
   checkKeys(where, '', options, PLUGIN_KEYS, FASTIFY_KEYS)
   return { ...merge(where, '', options, DEFAULTS), global: flag(where, 'global', options.global, false) }

@@ -83,6 +83,28 @@ t.test('a slow upload gets its first 102 only after its last byte', async (t) =>
   t.ok(lastByteAt > 0)
 })
 
+t.test('after a late first 102 (slow upload), the next one waits a whole interval: no catch-up burst', async (t) => {
+  const { port } = await serve(t, { threshold: 20, interval: 60 }, (app) => {
+    app.post('/upload', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 2, 'two 102s')
+      return 'ok'
+    })
+  })
+  let firstAt = 0
+  let secondAt = 0
+  await rawExchange(port, async (socket) => {
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\na')
+    await sleep(300) // five intervals late
+    socket.write('b')
+  }, (text) => {
+    const count = statusLines(text).length
+    if (count >= 1 && firstAt === 0) firstAt = performance.now()
+    if (count >= 2 && secondAt === 0) secondAt = performance.now()
+    return false
+  })
+  t.ok(secondAt - firstAt >= 55, `second 102 an interval after the first (${Math.round(secondAt - firstAt)} ms)`)
+})
+
 t.test('a streamed body: no 102 once its headers are out, even while 102s are due', async (t) => {
   let reply!: FastifyReply
   const { port } = await serve(t, { threshold: 20, interval: 20 }, (app) => {

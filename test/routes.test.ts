@@ -34,13 +34,16 @@ t.test('routes that did not opt in carry exactly the hooks they had without the 
   }
 })
 
-t.test('an opted-in route gets one onRequest and one onSend hook after its own', async (t) => {
+t.test('an opted-in route gets exactly one more onRequest and onSend hook, after its own', async (t) => {
+  const without = await routeHooks(false)
   const withPlugin = await routeHooks(true)
   for (const name of ['GET /opted', 'HEAD /opted']) {
-    const route = withPlugin.get(name)
-    t.equal(hookCount(route?.onRequest), 2, `${name} onRequest`)
-    t.equal(hookCount(route?.onSend), 1, `${name} onSend`)
-    t.equal(hookCount(route?.onResponse), 0, `${name} onResponse`)
+    const before = without.get(name)
+    const after = withPlugin.get(name)
+    t.equal(hookCount(after?.onRequest), hookCount(before?.onRequest) + 1, `${name} onRequest`)
+    t.equal(hookCount(after?.onSend), hookCount(before?.onSend) + 1, `${name} onSend`)
+    t.equal(hookCount(after?.onResponse), hookCount(before?.onResponse), `${name} onResponse`)
+    t.equal((after?.onRequest as Array<{ name: string }>)[0]!.name, 'own', `${name}: the route's own hook runs first`)
   }
 })
 
