@@ -11,7 +11,9 @@ declare module 'fastify' {
      * Send 102 Processing while this route works: `true` for the plugin's options, an object to override
      * some of them, `false` to opt out when the plugin is registered with `global: true`.
      */
-    processing?: boolean | ProcessingRouteOptions
+    // `& object`: Fastify infers a route's config type from the literal and intersects it with this one;
+    // without it, `processing: 'yes'` would type-check as `'yes' & ProcessingRouteOptions`.
+    processing?: boolean | (ProcessingRouteOptions & object)
   }
   interface FastifyReply {
     /**

@@ -1,0 +1,44 @@
+// npm run demo: a real server on localhost with a slow route, called with Node's http client, printing
+// what arrives on the wire and when.
+import Fastify from 'fastify'
+import http from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import processing from '../dist/index.js'
+
+const app = Fastify()
+await app.register(processing, { threshold: 1000, interval: 1000 })
+
+// Four steps of 1.6 s. The plugin sends a 102 once the request has waited 1 s, then every second; each
+// finished step also reports its progress on a 102 of its own, which restarts that 1 s interval.
+app.get('/report', { config: { processing: true } }, async (_request, reply) => {
+  for (let step = 1; step <= 4; step++) {
+    await sleep(1600)
+    if (step < 4) reply.processing({ progress: `${step}/4` })
+  }
+  return { rows: 1234, interims: reply.processingSent }
+})
+
+await app.listen({ port: 0, host: '127.0.0.1' })
+const { port } = app.server.address()
+console.log(`GET http://127.0.0.1:${port}/report  (threshold 1000 ms, interval 1000 ms)\n`)
+
+const started = performance.now()
+const at = () => `+${((performance.now() - started) / 1000).toFixed(2)}s`
+const show = (headers) => Object.entries(headers).map(([k, v]) => `  ${k}: ${v}`).join('')
+
+await new Promise((resolve, reject) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/report' }, (res) => {
+    let body = ''
+    res.setEncoding('utf8')
+    res.on('data', (chunk) => { body += chunk })
+    res.on('end', () => {
+      console.log(`${at()} ${res.statusCode} ${res.statusMessage}  ${body}`)
+      resolve()
+    })
+  })
+  req.on('information', (info) => console.log(`${at()} ${info.statusCode} ${info.statusMessage}${show(info.headers)}`))
+  req.on('error', reject)
+})
+
+await app.close()
+console.log('\nSee the same with curl: curl -v http://127.0.0.1:<port>/report (102s show as "< HTTP/1.1 102 Processing").')

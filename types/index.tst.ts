@@ -1,0 +1,67 @@
+import Fastify, { type FastifyContextConfig, type FastifyPluginCallback, type FastifyReply } from 'fastify'
+import { expect, test } from 'tstyche'
+import processing, {
+  fastifyProcessing,
+  type FastifyProcessingOptions,
+  type ProcessingHeaders,
+  type ProcessingRouteOptions
+} from '../index.js'
+
+const app = Fastify()
+
+test('the plugin and its exports', () => {
+  expect(processing).type.toBe(fastifyProcessing)
+  expect(processing).type.toBeAssignableTo<FastifyPluginCallback<FastifyProcessingOptions>>()
+  expect(app.register(processing)).type.not.toRaiseError()
+  expect(app.register(processing, { threshold: 1000, interval: 5000, limit: 5, global: true })).type.not.toRaiseError()
+  expect(app.register(processing, { requireExpect: true, when: (request) => request.headers['x-proxy'] === undefined })).type.not.toRaiseError()
+})
+
+test('plugin options are checked', () => {
+  expect(app.register(processing, { threshold: '1000' })).type.toRaiseError()
+  expect(app.register(processing, { interval: null })).type.toRaiseError()
+  expect(app.register(processing, { requireExpect: 'yes' })).type.toRaiseError()
+  expect(app.register(processing, { when: () => 'yes' })).type.toRaiseError()
+})
+
+test('config.processing on routes', () => {
+  expect(app.get('/a', { config: { processing: true } }, async () => 'ok')).type.not.toRaiseError()
+  expect(app.get('/b', { config: { processing: false } }, async () => 'ok')).type.not.toRaiseError()
+  expect(app.post('/c', { config: { processing: { threshold: 200, interval: 2000, limit: 20 } } }, async () => 'ok')).type.not.toRaiseError()
+  expect(app.route({ method: 'GET', url: '/d', config: { processing: { requireExpect: true, when: () => false } }, handler: async () => 'ok' })).type.not.toRaiseError()
+
+  expect(app.get('/e', { config: { processing: 'yes' } }, async () => 'ok')).type.toRaiseError()
+  expect(app.get('/f', { config: { processing: { threshold: '200' } } }, async () => 'ok')).type.toRaiseError()
+})
+
+test('unknown keys in route config', () => {
+  // Fastify infers each route's config type from its literal, which turns off excess-property checks
+  // on inline configs (the runtime check still refuses them with FST_PROCESSING_UNKNOWN_OPTION).
+  // A config typed as FastifyContextConfig or ProcessingRouteOptions is checked.
+  expect<FastifyContextConfig>().type.not.toBeAssignableFrom({ processing: { treshold: 200 } })
+  expect<FastifyContextConfig>().type.not.toBeAssignableFrom({ processing: { global: true } })
+  expect<FastifyContextConfig>().type.not.toBeAssignableFrom({ processing: 'yes' })
+  expect<FastifyContextConfig>().type.toBeAssignableFrom({ processing: { limit: 5 } })
+  const shared: ProcessingRouteOptions = { threshold: 200 }
+  expect(app.get('/g', { config: { processing: shared } }, async () => 'ok')).type.not.toRaiseError()
+})
+
+test('route options type', () => {
+  expect<ProcessingRouteOptions>().type.toBeAssignableFrom({ threshold: 1, interval: 2, limit: 3 })
+  expect<ProcessingRouteOptions>().type.not.toBeAssignableFrom({ global: true })
+  expect<FastifyProcessingOptions>().type.toBeAssignableFrom({ global: true })
+})
+
+test('reply.processing and reply.processingSent', () => {
+  app.get('/p', async (_request, reply) => {
+    expect(reply.processing()).type.toBe<boolean>()
+    expect(reply.processing({ progress: '42/100', step: 3, 'x-tags': ['a', 'b'] })).type.toBe<boolean>()
+    expect(reply.processing({ progress: true })).type.toRaiseError()
+    expect(reply.processing('progress: 1')).type.toRaiseError()
+    expect(reply.processingSent).type.toBe<number>()
+    expect(reply).type.not.toHaveProperty('processingCount')
+    return 'ok'
+  })
+  expect<ProcessingHeaders>().type.toBeAssignableFrom({ progress: '1/2' })
+  expect<FastifyReply['processing']>().type.toBe<(headers?: ProcessingHeaders) => boolean>()
+})
