@@ -124,6 +124,42 @@ t.test('a streamed body: no 102 once its headers are out, even while 102s are du
   t.equal(reply.processingSent, 1)
 })
 
+t.test('onSend disarms the emitter: no timer of ours while a long body streams', async (t) => {
+  const during: number[] = []
+  const { port } = await serve(t, { threshold: 10, interval: 5000 }, (app) => {
+    app.get('/long', { config: { processing: true } }, async (_req, r) => {
+      await until(() => r.processingSent === 1, 'one 102')
+      const body = new PassThrough()
+      setTimeout(async () => { during.push(await liveTimers()); body.end('x') }, 50)
+      return r.send(body)
+    })
+  })
+  const res = await request(port, '/long')
+  t.equal(res.body, 'x')
+  t.same(during, [0])
+})
+
+t.test('a streamed body that errors: the server survives, the connection ends, no timer is left', async (t) => {
+  let reply!: FastifyReply
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/broken', { config: { processing: true } }, async (_req, r) => {
+      reply = r
+      await until(() => r.processingSent === 1, 'one 102')
+      const body = new PassThrough()
+      setTimeout(() => body.write('part,'), 5)
+      setTimeout(() => body.destroy(new Error('disk gone')), 60)
+      return r.send(body)
+    })
+    app.get('/ok', async () => 'still up')
+  })
+  const text = await rawExchange(port, (s) => s.write(GET('/broken')))
+  t.same(statusLines(text), [102, 200])
+  t.notMatch(text, /0\r\n\r\n$/, 'the chunked body was cut off, not finished')
+  t.equal(reply.processingSent, 1)
+  t.equal(await liveTimers(), 0)
+  t.equal((await request(port, '/ok')).body, 'still up')
+})
+
 t.test('headers written straight to reply.raw stop the 102s', async (t) => {
   const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
     app.get('/raw', { config: { processing: true } }, async (_req, reply) => {
@@ -170,7 +206,8 @@ t.test('a handler that throws gets its error response, and no 102 after it', asy
 t.test('a client that aborts stops the 102s at once and leaves no timer', async (t) => {
   let reply!: FastifyReply
   let closed = false
-  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+  // A long interval: the next 102's timer is armed when the client leaves, and must be cleared then.
+  const { port } = await serve(t, { threshold: 10, interval: 5000 }, (app) => {
     app.get('/abort', { config: { processing: true } }, async (_req, r) => {
       reply = r
       r.raw.on('close', () => { closed = true })
@@ -185,6 +222,7 @@ t.test('a client that aborts stops the 102s at once and leaves no timer', async 
     req.on('close', () => resolve())
   })
   await until(() => closed, 'the server to see the abort')
+  t.equal(await liveTimers(), 0, 'cleared when the connection closed')
   const atAbort = reply.processingSent
   t.ok(atAbort >= 1)
   await sleep(100)
