@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
-import type { ResolvedOptions } from './options.js'
+import { MAX_DELAY, type ResolvedOptions } from './options.js'
 import { transportFor, type Transport } from './transport.js'
 
 /** Where a reply keeps its processing state (a reply decorator, so every reply has the same shape). */
@@ -71,7 +71,9 @@ function arm (state: RequestState, due: number): void {
   // setTimeout + unref (not setInterval): a timer never holds the process open, and a tick that runs
   // late does not pile up behind others. The delay is measured against `due`, so lateness does not
   // accumulate from one 102 to the next.
-  state.timer = setTimeout(tick, Math.max(1, due - performance.now()), state).unref()
+  // A timer fires on libuv's millisecond clock, which can run up to 1 ms ahead of performance.now(),
+  // so `due - now` can exceed the interval by a fraction: capped, or 2^31 - 1 would overflow to 1 ms.
+  state.timer = setTimeout(tick, Math.min(MAX_DELAY, Math.max(1, due - performance.now())), state).unref()
 }
 
 function tick (state: RequestState): void {

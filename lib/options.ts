@@ -41,7 +41,7 @@ export interface PluginDefaults extends ResolvedOptions {
 
 // Node clamps any timer delay above 2^31 - 1 ms to 1 ms (with only a warning): such a value would turn
 // a "once a month" setting into a 102 every millisecond, so it is refused.
-const MAX_DELAY = 2 ** 31 - 1
+export const MAX_DELAY = 2 ** 31 - 1
 
 const ROUTE_KEYS = ['threshold', 'interval', 'limit', 'requireExpect', 'when'] as const
 const PLUGIN_KEYS = [...ROUTE_KEYS, 'global'] as const
