@@ -1,0 +1,174 @@
+// The load client of the scale benchmark, in its own process: N raw keep-alive connections, one slow
+// request at a time on each. It parses the responses itself, so that it sees every 102 and the time it
+// arrived. Driven by the parent over IPC:
+//   {cmd: 'connect', port, n}            -> {type: 'connected', ms}
+//   {cmd: 'send', path, threshold, interval, expected, lastK, timeout} -> {type: 'result', ...} once every
+//                                        final response is in
+//   {cmd: 'exit'}
+import net from 'node:net'
+import { now, percentile } from './common.js'
+
+const BATCH = 250
+const SEPARATOR = '\r\n\r\n'
+
+let sockets = []
+let run = null
+
+function onData (chunk) {
+  const conn = this.conn
+  const t = now()
+  conn.buf += chunk
+  for (;;) {
+    const end = conn.buf.indexOf(SEPARATOR)
+    if (end < 0) return
+    const status = Number(conn.buf.slice(9, 12))
+    if (status >= 100 && status < 200) {
+      if (status === 102) conn.times.push(t)
+      else conn.other++
+      conn.buf = conn.buf.slice(end + 4)
+      continue
+    }
+    const match = /\r\ncontent-length: *(\d+)/i.exec(conn.buf.slice(0, end))
+    const length = match === null ? 0 : Number(match[1])
+    if (conn.buf.length < end + 4 + length) return
+    const body = conn.buf.slice(end + 4, end + 4 + length)
+    conn.buf = conn.buf.slice(end + 4 + length)
+    conn.status = status
+    try {
+      conn.arrival = JSON.parse(body).arrival
+    } catch {
+      conn.arrival = null
+    }
+    conn.doneAt = t
+    if (run !== null && ++run.done === sockets.length) finish()
+  }
+}
+
+function onError (err) {
+  this.conn.error = err.code ?? err.message
+}
+
+function onClose () {
+  const conn = this.conn
+  if (run !== null && conn.doneAt === 0) {
+    conn.error ??= 'closed'
+    conn.doneAt = now()
+    if (++run.done === sockets.length) finish()
+  }
+}
+
+async function connect (port, n) {
+  const start = now()
+  sockets = []
+  for (let i = 0; i < n; i += BATCH) {
+    const batch = []
+    for (let j = i; j < Math.min(n, i + BATCH); j++) {
+      const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
+      socket.setEncoding('latin1')
+      socket.conn = { buf: '', times: [], other: 0, status: 0, arrival: null, doneAt: 0, sentAt: 0, error: null }
+      socket.on('data', onData)
+      socket.on('error', onError)
+      socket.on('close', onClose)
+      batch.push(new Promise((resolve, reject) => {
+        socket.once('connect', resolve)
+        socket.once('error', reject)
+      }))
+      sockets.push(socket)
+    }
+    await Promise.all(batch)
+  }
+  process.send({ type: 'connected', ms: now() - start })
+}
+
+function send ({ path, threshold, interval, expected, lastK, timeout }) {
+  run = { done: 0, path, threshold, interval, expected, lastK, start: now() }
+  const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+  for (const socket of sockets) {
+    const conn = socket.conn
+    conn.buf = ''
+    conn.times = []
+    conn.other = 0
+    conn.status = 0
+    conn.arrival = null
+    conn.doneAt = 0
+    conn.error = null
+    conn.sentAt = now()
+    socket.write(request)
+  }
+  run.sentMs = now() - run.start
+  // A safety net only: every request normally ends long before.
+  run.timer = setTimeout(finish, timeout)
+}
+
+function finish () {
+  const r = run
+  run = null
+  clearTimeout(r.timer)
+  // `expected` 102s per request (±1), the k-th (from 0) due at arrival + threshold + k·interval;
+  // lateness is collected per k up to lastK.
+  const { threshold, interval, expected, lastK } = r
+  const lateness = []
+  const byK = Array.from({ length: lastK + 1 }, () => [])
+  // Lateness of the 102s due while the handler still sleeps (k <= lastK), and of the ones after.
+  const racing = []
+  const counts = new Map()
+  let ok = 0
+  let countOk = 0
+  let errors = 0
+  let queueMax = 0
+  const errorKinds = new Map()
+  for (const socket of sockets) {
+    const c = socket.conn
+    if (c.status === 200 && c.arrival !== null) ok++
+    if (c.error !== null) {
+      errors++
+      errorKinds.set(c.error, (errorKinds.get(c.error) ?? 0) + 1)
+    }
+    counts.set(c.times.length, (counts.get(c.times.length) ?? 0) + 1)
+    if (Math.abs(c.times.length - expected) <= 1 && c.other === 0) countOk++
+    if (c.arrival === null) continue
+    queueMax = Math.max(queueMax, c.arrival - c.sentAt)
+    for (let k = 0; k < c.times.length; k++) {
+      const late = c.times[k] - (c.arrival + threshold + k * interval)
+      if (k <= lastK) {
+        lateness.push(late)
+        byK[k].push(late)
+      } else {
+        racing.push(late)
+      }
+    }
+  }
+  process.send({
+    type: 'result',
+    n: sockets.length,
+    ok,
+    errors,
+    errorKinds: Object.fromEntries(errorKinds),
+    expected,
+    countOk,
+    counts: Object.fromEntries([...counts].sort((a, b) => a[0] - b[0])),
+    sentMs: r.sentMs,
+    queueMaxMs: queueMax,
+    lateP50: percentile(lateness, 50),
+    lateP99: percentile(lateness, 99),
+    lateMax: percentile(lateness, 100),
+    lateMin: percentile(lateness, 0),
+    racingN: racing.length,
+    racingP99: percentile(racing, 99),
+    lastK,
+    byK: byK.map((l) => ({ p50: percentile(l, 50), p99: percentile(l, 99), n: l.length }))
+  })
+}
+
+process.on('message', (msg) => {
+  if (msg.cmd === 'connect') {
+    connect(msg.port, msg.n).catch((err) => {
+      process.send({ type: 'connected', error: err.code ?? err.message })
+    })
+  } else if (msg.cmd === 'send') {
+    send(msg)
+  } else if (msg.cmd === 'exit') {
+    for (const socket of sockets) socket.destroy()
+    process.exit(0)
+  }
+})

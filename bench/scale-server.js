@@ -1,0 +1,181 @@
+// The server of the scale benchmark. One Fastify app, three routes that each sleep `sleep` ms, and the
+// load client sends N requests to one of them per phase, over the same N keep-alive connections:
+//   /plugin  this plugin (dist/), in its own encapsulated scope: threshold and interval from argv
+//   /bare    no plugin at all (the root scope has neither its hooks nor its decorators); the bench
+//            sends 102s with bare res.writeProcessing() calls in one loop per interval: the floor
+//   /alt     the alternative emitter prototyped in alt-emitter.js
+// and a `-hold` twin of each for the heap phases. Run with --expose-gc. The parent drives it over IPC:
+// {cmd: 'phase', name, kind: 'timing' | 'heap', n}; it answers {type: 'ready'} once the idle heap is
+// measured, and {type: 'metrics'} once the phase's figures are in.
+import Fastify from 'fastify'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import processing from '../dist/index.js'
+import altProcessing, { altStats } from './alt-emitter.js'
+import { machineBusyMs, now } from './common.js'
+
+const { threshold, interval, sleep: sleepMs } = JSON.parse(process.argv[2])
+const ELD_RESOLUTION = 10
+// Ends the measurement windows this long before the first final response is due.
+const TAIL_MARGIN = 300
+
+let phase = null
+
+const app = Fastify({ logger: false })
+app.decorateRequest('arrival', 0)
+// Root hook: runs first on every route, before the plugin's own onRequest, in every phase alike.
+app.addHook('onRequest', (request, reply, done) => {
+  request.arrival = now()
+  if (phase !== null) arrived(reply)
+  done()
+})
+
+async function handler (request, reply) {
+  await sleep(sleepMs)
+  phase?.pending.delete(reply)
+  return `{"arrival":${request.arrival}}`
+}
+
+// Heap phases: the requests wait until the heap has been measured. Their threshold is an hour, so the
+// emitter is armed (its state, timer and listener exist, as between two 102s) but never fires, and
+// the forced GC delays no 102.
+async function hold (request, reply) {
+  await phase.released
+  phase.pending.delete(reply)
+  return `{"arrival":${request.arrival}}`
+}
+
+const HOUR = 3_600_000
+app.get('/bare', handler)
+app.get('/bare-hold', hold)
+await app.register(async (scope) => {
+  await scope.register(processing, { threshold, interval, limit: 1000 })
+  scope.get('/plugin', { config: { processing: true } }, handler)
+  scope.get('/plugin-hold', { config: { processing: { threshold: HOUR } } }, hold)
+})
+await app.register(async (scope) => {
+  await scope.register(altProcessing, { threshold, interval, limit: 1000 })
+  scope.get('/alt', { config: { processing: true } }, handler)
+  scope.get('/alt-hold', { config: { processing: { threshold: HOUR } } }, hold)
+})
+
+// How many 102s have gone out in this phase so far.
+const counters = {
+  plugin: () => {
+    let sent = 0
+    for (const reply of phase.pending) sent += reply.processingSent
+    return sent
+  },
+  bare: () => floorSent,
+  alt: () => altStats.sent
+}
+
+let floorSent = 0
+let floorTimer = null
+function floorTick () {
+  const t = now()
+  for (const reply of phase.pending) {
+    if (t - reply.request.arrival >= threshold - 1) {
+      reply.raw.writeProcessing()
+      floorSent++
+    }
+  }
+}
+
+function heapAfterGc () {
+  globalThis.gc()
+  globalThis.gc()
+  return process.memoryUsage().heapUsed
+}
+
+function arrived (reply) {
+  const p = phase
+  p.pending.add(reply)
+  p.arrivals++
+  if (p.arrivals === 1) p.first = reply.request.arrival
+  if (p.arrivals === p.n) {
+    p.last = reply.request.arrival
+    setImmediate(measure)
+  }
+}
+
+async function measure () {
+  const p = phase
+  const m = p.metrics
+  m.rampMs = p.last - p.first
+  if (p.kind === 'heap') {
+    const gcStart = now()
+    m.heapPending = heapAfterGc()
+    m.gcMs = now() - gcStart
+    m.heapPerRequest = (m.heapPending - m.heapIdle) / p.n
+    process.send({ type: 'metrics', phase: p.name, metrics: m })
+    p.release()
+    return
+  }
+
+  // Steady state: every request has had its first 102, and none has had its final response.
+  const start = p.last + threshold + 50
+  const end = p.first + sleepMs - TAIL_MARGIN
+  const split = start + (end - start) / 2
+  m.windowMs = end - start
+  if (end - start < 200) {
+    m.error = `ramp of ${m.rampMs.toFixed(0)} ms leaves no steady-state window`
+    process.send({ type: 'metrics', phase: p.name, metrics: m })
+    return
+  }
+  await sleep(Math.max(0, start - now()))
+
+  // CPU per 102 in the first half: nothing else runs in this process but the 102s.
+  const count = counters[p.name]
+  m.windowStart = start
+  m.windowEnd = end
+  const sent0 = count()
+  const busy0 = machineBusyMs()
+  const cpu0 = process.cpuUsage()
+  const t0 = now()
+  await sleep(split - now())
+  const cpu1 = process.cpuUsage(cpu0)
+  const t1 = now()
+  const busy1 = machineBusyMs()
+  const sent1 = count()
+  m.cpuWindowMs = t1 - t0
+  m.sentInWindow = sent1 - sent0
+  m.cpuUs = cpu1.user + cpu1.system
+  m.cpuPer102Us = m.cpuUs / m.sentInWindow
+  m.sentPerSecond = m.sentInWindow / ((t1 - t0) / 1000)
+  // CPU used by every other process (the load client included) during the window, in cores.
+  m.othersCores = (busy1 - busy0 - m.cpuUs / 1000) / (t1 - t0)
+
+  // Event-loop delay in the second half (the histogram's own timer stays out of the CPU figure).
+  const h = monitorEventLoopDelay({ resolution: ELD_RESOLUTION })
+  h.enable()
+  await sleep(end - now())
+  h.disable()
+  // The histogram records the time between two of its ticks: subtract the resolution to get the delay.
+  const delay = (ns) => Math.max(0, ns / 1e6 - ELD_RESOLUTION)
+  m.eldP50 = delay(h.percentile(50))
+  m.eldP99 = delay(h.percentile(99))
+  m.eldMax = delay(h.max)
+  m.eldSamples = h.count
+  process.send({ type: 'metrics', phase: p.name, metrics: m })
+}
+
+process.on('message', (msg) => {
+  if (msg.cmd === 'phase') {
+    if (floorTimer !== null) clearInterval(floorTimer)
+    floorTimer = null
+    phase = { name: msg.name, kind: msg.kind, n: msg.n, arrivals: 0, first: 0, last: 0, pending: new Set(), metrics: {} }
+    phase.released = new Promise((resolve) => { phase.release = resolve })
+    phase.metrics.heapIdle = heapAfterGc()
+    if (msg.name === 'bare' && msg.kind === 'timing') {
+      floorSent = 0
+      floorTimer = setInterval(floorTick, interval)
+    }
+    process.send({ type: 'ready' })
+  } else if (msg.cmd === 'exit') {
+    process.exit(0)
+  }
+})
+
+await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })
+process.send({ type: 'listening', port: app.server.address().port })

@@ -1,0 +1,89 @@
+// Scale: N slow requests waiting at once, over N raw keep-alive connections held by a client process.
+// For every N: one server process and one client process; then three phases on the same connections:
+// the plugin, the bare floor (no plugin, res.writeProcessing() in a loop), the alternative emitter.
+import { fileURLToPath } from 'node:url'
+import { Child, sleep } from './common.js'
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url))
+
+// Heap phases first (requests held, no 102 due), in interleaved rounds, then the timed phases.
+export const HEAP_PHASES = [
+  { name: 'bare', kind: 'heap', path: '/bare-hold' },
+  { name: 'plugin', kind: 'heap', path: '/plugin-hold' },
+  { name: 'alt', kind: 'heap', path: '/alt-hold' }
+]
+export const TIMING_PHASES = [
+  { name: 'plugin', kind: 'timing', path: '/plugin' },
+  { name: 'bare', kind: 'timing', path: '/bare' },
+  { name: 'alt', kind: 'timing', path: '/alt' }
+]
+
+export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, log = console.error }) {
+  // 102s are due at threshold, threshold + interval, ... while the handler sleeps. The one due at the
+  // very moment the handler wakes races with N final responses, hence the ±1 on the count, and
+  // lateness is reported for the ones due strictly before (k <= lastK: the 1st to the 9th by default).
+  const expected = Math.floor((sleepMs - threshold) / interval) + 1
+  const lastK = Math.floor((sleepMs - threshold - 1) / interval)
+  const results = []
+  for (const n of ns) {
+    const params = JSON.stringify({ threshold, interval, sleep: sleepMs })
+    const server = new Child(here('./scale-server.js'), [params], ['--expose-gc'])
+    const client = new Child(here('./scale-client.js'))
+    try {
+      const { port } = await server.next('listening')
+      client.send({ cmd: 'connect', port, n })
+      const connected = await client.next('connected')
+      if (connected.error) throw new Error(`N=${n}: connecting failed: ${connected.error}`)
+      const row = { n, connectMs: connected.ms, heap: {}, timing: {} }
+      // One warm-up round of the heap phases first, not counted: the first requests a route serves
+      // leave compiled code and caches behind, which would be billed to whichever phase ran first.
+      const rounds = typeof heapRounds === 'function' ? heapRounds(n) : heapRounds
+      const phases = [
+        ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
+        ...Array.from({ length: rounds }, () => heapPhases).flat(),
+        ...timingPhases
+      ]
+      for (const phase of phases) {
+        await sleep(phase.kind === 'heap' ? 50 : 200)
+        server.send({ cmd: 'phase', name: phase.name, kind: phase.kind, n })
+        await server.next('ready')
+        const timing = phase.kind === 'timing'
+        client.send({
+          cmd: 'send',
+          path: phase.path,
+          threshold,
+          interval,
+          expected: timing ? expected : 0,
+          lastK: timing ? lastK : -1,
+          timeout: sleepMs + 60_000
+        })
+        const [metrics, result] = await Promise.all([
+          server.next('metrics', sleepMs + 60_000),
+          client.next('result', sleepMs + 90_000)
+        ])
+        const figures = { ...metrics.metrics, ...result }
+        if (timing) {
+          row.timing[phase.name] = figures
+          log(`  scale N=${n} ${phase.name}: ${summary(figures)}`)
+        } else if (!phase.warmup) {
+          (row.heap[phase.name] ??= []).push(figures)
+          log(`  scale N=${n} heap ${phase.name}: ${figures.ok}/${n} 200s, ${figures.heapPerRequest.toFixed(0)} B/request, ramp ${figures.rampMs.toFixed(0)} ms, gc ${figures.gcMs.toFixed(0)} ms`)
+        }
+      }
+      results.push(row)
+    } finally {
+      client.send({ cmd: 'exit' })
+      server.send({ cmd: 'exit' })
+      await Promise.all([client.stop(), server.stop()])
+    }
+  }
+  return results
+}
+
+function summary (p) {
+  const f = (x, d = 1) => Number.isFinite(x) ? x.toFixed(d) : String(x)
+  return `200s ${p.ok}/${p.n}, count ok ${p.countOk}, ramp ${f(p.rampMs, 0)} ms, ` +
+    `cpu/102 ${f(p.cpuPer102Us, 2)} us (${p.sentInWindow} in ${f(p.cpuWindowMs, 0)} ms), ` +
+    `eld p50/p99 ${f(p.eldP50, 2)}/${f(p.eldP99, 2)} ms, late p50/p99 ${f(p.lateP50, 2)}/${f(p.lateP99, 2)} ms, ` +
+    `last 102 p99 ${f(p.racingP99, 1)} ms` + (p.error ? `, ERROR ${p.error}` : '')
+}
