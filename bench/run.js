@@ -29,11 +29,11 @@ if (!existsSync(dist)) {
 
 const SETTINGS = quick
   ? {
-      throughput: { pairs: 5, duration: 0.5, warmup: 1 },
-      scale: { ns: [100, 1000, 10_000], threshold: 1000, interval: 1000, sleep: 3500, heapRounds: (n) => n <= 1000 ? 3 : 1 }
+      throughput: { rounds: 1, pairs: 5, duration: 0.5, warmup: 0.5 },
+      scale: { ns: [100, 1000, 10_000], threshold: 1000, interval: 1000, sleep: 3500, heapRounds: (n) => n <= 1000 ? 2 : 1 }
     }
   : {
-      throughput: { pairs: 11, duration: 1.5, warmup: 2 },
+      throughput: { rounds: 3, pairs: 4, duration: 1, warmup: 1.5 },
       scale: { ns: [100, 1000, 5000, 10_000], threshold: 1000, interval: 1000, sleep: 10_000, heapRounds: (n) => n <= 1000 ? 7 : 3 }
     }
 
@@ -67,6 +67,11 @@ const seconds = (Date.now() - started) / 1000
 // Figures
 
 const ordinal = (i) => i + (i % 10 === 1 && i !== 11 ? 'st' : i % 10 === 2 && i !== 12 ? 'nd' : i % 10 === 3 && i !== 13 ? 'rd' : 'th')
+const hooks = ({ route, global }) => {
+  const list = [...Object.entries(route ?? {}).map(([k, v]) => [k, v, 'route']), ...Object.entries(global ?? {}).map(([k, v]) => [k, v, 'global'])]
+    .filter(([, v]) => v > 0).map(([k, v, where]) => `${v} ${k} (${where})`)
+  return list.length === 0 ? 'none' : list.join(', ')
+}
 const fmt = (x, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : '–'
 const mark = (ok) => ok ? '✅' : '❌'
 
@@ -135,21 +140,23 @@ if (throughput !== null) {
   const s = SETTINGS.throughput
   out.push('### Throughput overhead on a route that answers at once')
   out.push('')
-  out.push(`autocannon, 100 connections, pipelining 10, ${s.pairs} pairs of ${s.duration} s runs per row (A B, then B A), ` +
-    'median of the per-pair ratios B/A. CPU ratio: CPU time per request in the server process, A/B (also > 1 when B is cheaper). ' +
-    `A pair during which other processes used more than ${NEIGHBOUR_LIMIT} of a core is dropped and run again (up to ${s.pairs} more attempts); ` +
+  out.push(`autocannon, 100 connections, pipelining 10, runs of ${s.duration} s in alternating pairs (A B, then B A); ` +
+    `${s.rounds} round${s.rounds > 1 ? 's' : ''} of fresh server processes, ${s.pairs} pairs per row in each; ` +
+    'the ratio is the median of the per-pair ratios B/A. CPU ratio: CPU time per request in the server process, A/B (also > 1 when B is cheaper). ' +
+    `A pair during which other processes used more than ${NEIGHBOUR_LIMIT} of a core is dropped and run again; ` +
     '"neighbour" is the median of that figure over all pairs run.')
   out.push('')
-  out.push('| B vs A | req/s ratio (median) | range over pairs | CPU/request ratio | A req/s | B req/s | pairs kept / dropped | neighbour (cores) | target | met |')
-  out.push('|---|---|---|---|---|---|---|---|---|---|')
-  const target = { plain: TARGETS.plain, opted: TARGETS.opted }
+  out.push('| B vs A | req/s ratio (median) | range over pairs | CPU/request ratio | A req/s | B req/s | pairs kept / dropped | neighbour (cores) | hooks B runs per request | target | met |')
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|')
+  const target = { plain: TARGETS.plain, opted: TARGETS.opted, alt: TARGETS.opted }
   for (const r of throughput) {
     let t = null
     if (r.a === 'baseline' && target[r.b] !== undefined) t = target[r.b]
     if (r.a === 'naive' && r.b === 'opted') t = TARGETS.optedVsNaive
     const label = r.a === 'baseline' && r.b === 'baseline2' ? 'baseline vs baseline (A/A: the noise)' : `${r.b} vs ${r.a}`
+    if (r.a === 'opted' && r.b === 'alt') t = null
     out.push(`| ${label} | ${fmt(r.ratio, 3)} | ${fmt(r.minRatio, 2)}–${fmt(r.maxRatio, 2)} | ${fmt(r.cpuRatio, 3)} | ` +
-      `${fmt(r.aRps, 0)} | ${fmt(r.bRps, 0)} | ${r.pairs} / ${r.dropped} | ${fmt(r.neighbour, 2)} | ` +
+      `${fmt(r.aRps, 0)} | ${fmt(r.bRps, 0)} | ${r.pairs} / ${r.dropped} | ${fmt(r.neighbour, 2)} | ${hooks(r.bHooks)} | ` +
       `${t === null ? '–' : `≥ ${t}`} | ${t === null ? '–' : mark(r.ratio >= t)} |`)
   }
   out.push('')
@@ -196,6 +203,13 @@ if (scale !== null) {
       out.push(`| ${row.n} | ${name} | ${fmt(f.rampMs, 0)} | ${fmt(f.sentPerSecond, 0)} | ${fmt(f.eldMax, 1)} | ${fmt(f.lateMax, 1)} | ` +
         `${fmt(f.racingP99, 1)} | ${counts} | ${fmt(f.heapBare, 0)} | ${fmt(f.othersCores, 2)} |`)
     }
+  }
+  out.push('')
+  out.push(`Lateness by rank at N = ${nTop}, median (p99) in ms, 1st to ${ordinal(scale.at(-1).timing.plugin.lastK + 1)} 102: drift would grow along the row.`)
+  out.push('')
+  for (const name of ['plugin', 'alt']) {
+    const byK = scale.at(-1).timing[name].byK
+    out.push(`- ${name}: ${byK.map((k) => `${fmt(k.p50, 1)} (${fmt(k.p99, 0)})`).join(', ')}`)
   }
   out.push('')
 }
@@ -252,7 +266,9 @@ if (throughput !== null) {
     plain: ratio('baseline', 'plain'),
     opted: ratio('baseline', 'opted'),
     naive: ratio('baseline', 'naive'),
-    optedVsNaive: ratio('naive', 'opted')
+    optedVsNaive: ratio('naive', 'opted'),
+    alt: ratio('baseline', 'alt'),
+    altVsOpted: ratio('opted', 'alt')
   }
 }
 if (scale !== null) {

@@ -9,7 +9,7 @@ import { Child, machineBusyMs, median } from './common.js'
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 
 // baseline2 is a second baseline process: the A/A row measures the noise of this machine.
-export const VARIANTS = ['baseline', 'baseline2', 'plain', 'opted', 'naive']
+export const VARIANTS = ['baseline', 'baseline2', 'plain', 'opted', 'naive', 'alt']
 
 // [A, B]: the ratio is B / A, in req/s (higher is better for B when > 1).
 export const COMPARISONS = [
@@ -17,7 +17,9 @@ export const COMPARISONS = [
   ['baseline', 'plain'],
   ['baseline', 'opted'],
   ['baseline', 'naive'],
-  ['naive', 'opted']
+  ['naive', 'opted'],
+  ['baseline', 'alt'],
+  ['opted', 'alt']
 ]
 
 async function cpu (server) {
@@ -51,64 +53,85 @@ async function measure (server, duration) {
 
 // A pair is kept only if, during both of its runs, other processes used less than this many cores
 // (sampled from /proc/stat at 100 Hz, so a few hundredths are rounding). Otherwise it is run again,
-// up to `pairs` extra attempts per row; the table says how many pairs were dropped.
+// up to `pairs` extra attempts per row and round; the table says how many pairs were dropped.
 export const NEIGHBOUR_LIMIT = 0.15
 
-export async function runThroughput ({ pairs, duration, warmup, pin = false, log = console.error }) {
+async function startServers (pin) {
   const servers = {}
-  try {
-    for (const variant of VARIANTS) {
-      const server = new Child(here('./throughput-server.js'), [variant], [], { cpu: pin ? 0 : undefined })
-      server.variant = variant
-      server.port = (await server.next('listening')).port
-      servers[variant] = server
-    }
-    for (const variant of VARIANTS) await measure(servers[variant], warmup)
-    const results = []
-    for (const [a, b] of COMPARISONS) {
-      const runs = []
-      let dropped = 0
-      const neighbours = []
-      for (let i = 0; runs.length < pairs && i < 2 * pairs; i++) {
-        // A B, then B A: a neighbour's load that rises or falls during the pairs biases neither side.
-        const order = i % 2 === 0 ? [a, b] : [b, a]
-        const pair = {}
-        for (const v of order) pair[v] = await measure(servers[v], duration)
-        const neighbour = Math.max(pair[a].neighbour, pair[b].neighbour)
-        neighbours.push(neighbour)
-        const attemptsLeft = 2 * pairs - i - 1
-        if (neighbour > NEIGHBOUR_LIMIT && attemptsLeft >= pairs - runs.length) {
-          dropped++
-          continue
-        }
-        runs.push({
-          a: pair[a],
-          b: pair[b],
-          ratio: pair[b].rps / pair[a].rps,
-          cpuRatio: pair[a].cpuPerRequestUs / pair[b].cpuPerRequestUs
-        })
-      }
-      const row = {
-        a,
-        b,
-        pairs: runs.length,
-        dropped,
-        neighbour: median(neighbours),
-        ratio: median(runs.map((r) => r.ratio)),
-        cpuRatio: median(runs.map((r) => r.cpuRatio)),
-        minRatio: Math.min(...runs.map((r) => r.ratio)),
-        maxRatio: Math.max(...runs.map((r) => r.ratio)),
-        aRps: median(runs.map((r) => r.a.rps)),
-        bRps: median(runs.map((r) => r.b.rps)),
-        aCpuUs: median(runs.map((r) => r.a.cpuPerRequestUs)),
-        bCpuUs: median(runs.map((r) => r.b.cpuPerRequestUs))
-      }
-      log(`  throughput ${b} vs ${a}: ratio ${row.ratio.toFixed(3)} (pairs ${runs.map((r) => r.ratio.toFixed(2)).join(' ')}; ${dropped} dropped), ` +
-        `cpu ratio ${row.cpuRatio.toFixed(3)} (${row.aCpuUs.toFixed(2)} / ${row.bCpuUs.toFixed(2)} us/req)`)
-      results.push(row)
-    }
-    return results
-  } finally {
-    await Promise.all(Object.values(servers).map((s) => s.stop()))
+  for (const variant of VARIANTS) {
+    const server = new Child(here('./throughput-server.js'), [variant], [], { cpu: pin ? 0 : undefined })
+    server.variant = variant
+    const listening = await server.next('listening')
+    server.port = listening.port
+    server.hooks = { route: listening.routeHooks, global: listening.globalHooks }
+    servers[variant] = server
   }
+  return servers
+}
+
+/**
+ * `rounds` times: fresh server processes (a process can run a few percent faster or slower than its
+ * twin for its whole life: memory layout, JIT decisions), warmed up, then `pairs` pairs per comparison.
+ * Each row's ratio is the median over all its pairs.
+ */
+export async function runThroughput ({ rounds = 1, pairs, duration, warmup, pin = false, log = console.error }) {
+  const rows = new Map(COMPARISONS.map(([a, b]) => [`${a}/${b}`, { a, b, runs: [], dropped: 0, neighbours: [], hooks: null }]))
+  for (let round = 0; round < rounds; round++) {
+    const servers = await startServers(pin)
+    try {
+      for (const variant of VARIANTS) await measure(servers[variant], warmup)
+      for (const [a, b] of COMPARISONS) {
+        const row = rows.get(`${a}/${b}`)
+        row.hooks = servers[b].hooks
+        let kept = 0
+        for (let i = 0; kept < pairs && i < 2 * pairs; i++) {
+          // A B, then B A: a neighbour's load that rises or falls during the pairs biases neither side.
+          const order = i % 2 === 0 ? [a, b] : [b, a]
+          const pair = {}
+          for (const v of order) pair[v] = await measure(servers[v], duration)
+          const neighbour = Math.max(pair[a].neighbour, pair[b].neighbour)
+          row.neighbours.push(neighbour)
+          const attemptsLeft = 2 * pairs - i - 1
+          if (neighbour > NEIGHBOUR_LIMIT && attemptsLeft >= pairs - kept) {
+            row.dropped++
+            continue
+          }
+          kept++
+          row.runs.push({
+            a: pair[a],
+            b: pair[b],
+            ratio: pair[b].rps / pair[a].rps,
+            cpuRatio: pair[a].cpuPerRequestUs / pair[b].cpuPerRequestUs
+          })
+        }
+        log(`  throughput round ${round + 1}/${rounds} ${b} vs ${a}: pairs ${row.runs.slice(-kept).map((r) => r.ratio.toFixed(2)).join(' ')}`)
+      }
+    } finally {
+      await Promise.all(Object.values(servers).map((s) => s.stop()))
+    }
+  }
+  const results = []
+  for (const { a, b, runs, dropped, neighbours, hooks } of rows.values()) {
+    const row = {
+      a,
+      b,
+      rounds,
+      pairs: runs.length,
+      dropped,
+      neighbour: median(neighbours),
+      ratio: median(runs.map((r) => r.ratio)),
+      cpuRatio: median(runs.map((r) => r.cpuRatio)),
+      minRatio: Math.min(...runs.map((r) => r.ratio)),
+      maxRatio: Math.max(...runs.map((r) => r.ratio)),
+      aRps: median(runs.map((r) => r.a.rps)),
+      bRps: median(runs.map((r) => r.b.rps)),
+      aCpuUs: median(runs.map((r) => r.a.cpuPerRequestUs)),
+      bCpuUs: median(runs.map((r) => r.b.cpuPerRequestUs)),
+      bHooks: hooks
+    }
+    log(`  throughput ${b} vs ${a}: ratio ${row.ratio.toFixed(3)} over ${runs.length} pairs (${dropped} dropped), ` +
+      `cpu ratio ${row.cpuRatio.toFixed(3)} (${row.aCpuUs.toFixed(2)} / ${row.bCpuUs.toFixed(2)} us/req)`)
+    results.push(row)
+  }
+  return results
 }
