@@ -29,8 +29,8 @@ if (!existsSync(dist)) {
 
 const SETTINGS = quick
   ? {
-      throughput: { rounds: 1, pairs: 5, duration: 0.5, warmup: 0.5 },
-      scale: { ns: [100, 1000, 10_000], threshold: 1000, interval: 1000, sleep: 3500, heapRounds: (n) => n <= 1000 ? 2 : 1 }
+      throughput: { rounds: 1, pairs: 5, duration: 0.3, warmup: 0.3 },
+      scale: { ns: [100, 1000, 10_000], threshold: 1000, interval: 1000, sleep: 3500, heapRounds: 1 }
     }
   : {
       throughput: { rounds: 3, pairs: 4, duration: 1, warmup: 1.5 },
@@ -50,6 +50,7 @@ const TARGETS = {
 if (pin) execSync(`taskset -a -p -c 1 ${process.pid}`, { stdio: 'ignore' })
 
 const log = (line) => console.error(line)
+const fmtS = (ms) => `${(ms / 1000).toFixed(0)} s`
 const started = Date.now()
 const load0 = os.loadavg()
 log(`bench: ${quick ? 'quick' : 'full'} run, node ${process.version}, load average ${load0.map((l) => l.toFixed(2)).join(' ')}`)
@@ -57,9 +58,11 @@ log(`bench: ${quick ? 'quick' : 'full'} run, node ${process.version}, load avera
 const throughput = only === undefined || only === 'throughput'
   ? await runThroughput({ ...SETTINGS.throughput, pin, log })
   : null
+log(`bench: throughput done after ${fmtS(Date.now() - started)}`)
 const scale = only === undefined || only === 'scale'
   ? await runScale({ ...SETTINGS.scale, log })
   : null
+log(`bench: scale done after ${fmtS(Date.now() - started)}`)
 const load1 = os.loadavg()
 const seconds = (Date.now() - started) / 1000
 
