@@ -29,9 +29,10 @@ export async function serve (
   t: Test,
   options: FastifyProcessingOptions | null,
   routes: (app: FastifyInstance) => void,
-  serverOptions: FastifyServerOptions = {}
+  // Plain, https or http2 server options: Fastify's overloads type each kind apart.
+  serverOptions: FastifyServerOptions & { http2?: boolean, https?: object } = {}
 ): Promise<{ app: FastifyInstance, port: number }> {
-  const app = Fastify(serverOptions)
+  const app = Fastify(serverOptions as FastifyServerOptions) as unknown as FastifyInstance
   if (options !== null) await app.register(processing, options)
   routes(app)
   await app.listen({ port: 0, host: '127.0.0.1' })

@@ -84,7 +84,7 @@ t.test('a bad route config inside a child plugin fails ready()', async (t) => {
   app.register(async (child) => {
     child.post('/x', { config: { processing: { threshold: 0 } } }, async () => 'ok')
   }, { prefix: '/child' })
-  await t.rejects(app.ready(), {
+  await t.rejects(Promise.resolve(app.ready()), {
     code: 'FST_PROCESSING_INVALID_OPTION',
     message: 'route POST /child/x: "config.processing.threshold" must be an integer from 1 to 2147483647, received 0'
   })

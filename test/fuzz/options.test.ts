@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import processing from '../../index.js'
 import { prng } from '../stress/engine.js'
 
@@ -172,6 +172,16 @@ function handler (rng: Rng, body: string) {
 const warnings: string[] = []
 process.on('warning', (w) => warnings.push(`${w.name}: ${w.message}`))
 
+/** The assertions both levels make on their outcome. */
+function checkOutcome (t: Test, out: Outcome, where: string): void {
+  t.same(out.badErrors, [], 'every refusal is a TypeError coded FST_PROCESSING_*' + where)
+  t.same(out.mismatches, [], 'accepted exactly what the documented rules accept')
+  t.same(out.requestFailures, [], 'no failure at request time')
+  t.equal(out.worked + out.refused, RUNS)
+  t.equal(out.requests, out.worked)
+  t.ok(out.worked > RUNS / 5 && out.refused > RUNS / 5, 'both outcomes well represented')
+}
+
 t.test(`plugin-level options: ${RUNS} random objects (seed ${SEED})`, async (t) => {
   const rng = prng(SEED)
   const out: Outcome = { worked: 0, refused: 0, requests: 0, mismatches: [], badErrors: [], requestFailures: [] }
@@ -205,12 +215,7 @@ t.test(`plugin-level options: ${RUNS} random objects (seed ${SEED})`, async (t) 
     await hit(app, routes, out, errors)
   }
   t.comment(`plugin level: ${out.worked} worked (${out.requests} requests served), ${out.refused} refused`)
-  t.same(out.badErrors, [], 'every refusal is a TypeError coded FST_PROCESSING_*')
-  t.same(out.mismatches, [], 'accepted exactly what the documented rules accept')
-  t.same(out.requestFailures, [], 'no failure at request time')
-  t.equal(out.worked + out.refused, RUNS)
-  t.equal(out.requests, out.worked)
-  t.ok(out.worked > RUNS / 5 && out.refused > RUNS / 5, 'both outcomes well represented')
+  checkOutcome(t, out, '')
 })
 
 t.test(`route-level config.processing: ${RUNS} random values (seed ${SEED + 1})`, async (t) => {
@@ -242,12 +247,7 @@ t.test(`route-level config.processing: ${RUNS} random values (seed ${SEED + 1})`
     await hit(app, routes, out, errors)
   }
   t.comment(`route level: ${out.worked} worked (${out.requests} requests served), ${out.refused} refused`)
-  t.same(out.badErrors, [], 'every refusal is a TypeError coded FST_PROCESSING_*, thrown at route declaration')
-  t.same(out.mismatches, [], 'accepted exactly what the documented rules accept')
-  t.same(out.requestFailures, [], 'no failure at request time')
-  t.equal(out.worked + out.refused, RUNS)
-  t.equal(out.requests, out.worked)
-  t.ok(out.worked > RUNS / 5 && out.refused > RUNS / 5, 'both outcomes well represented')
+  checkOutcome(t, out, ', thrown at route declaration')
 })
 
 t.test('no process warning while serving every accepted configuration', async (t) => {

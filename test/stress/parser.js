@@ -153,7 +153,8 @@ export class ResponseParser {
     return true
   }
 
-  lengthBody () {
+  /** Moves up to `current.left` buffered bytes into the body; true once all of them have arrived. */
+  takeBody () {
     const { current } = this
     if (current.left > 0) {
       if (this.buf.length === 0) return false
@@ -161,8 +162,13 @@ export class ResponseParser {
       current.parts.push(this.buf.subarray(0, take))
       this.buf = this.buf.subarray(take)
       current.left -= take
-      if (current.left > 0) return false
     }
+    return current.left === 0
+  }
+
+  lengthBody () {
+    const { current } = this
+    if (!this.takeBody()) return false
     this.complete(current.request, current.head, Buffer.concat(current.parts))
     return true
   }
@@ -183,15 +189,7 @@ export class ResponseParser {
   }
 
   chunkData () {
-    const { current } = this
-    if (current.left > 0) {
-      if (this.buf.length === 0) return false
-      const take = Math.min(current.left, this.buf.length)
-      current.parts.push(this.buf.subarray(0, take))
-      this.buf = this.buf.subarray(take)
-      current.left -= take
-      if (current.left > 0) return false
-    }
+    if (!this.takeBody()) return false
     if (this.buf.length < 2) return false
     if (this.buf[0] !== 13 || this.buf[1] !== 10) this.fail(`chunk not followed by CRLF: ${show(this.buf)}`)
     this.buf = this.buf.subarray(2)
