@@ -46,7 +46,7 @@ t.test('bad plugin options fail at registration, coded, naming the option and th
     [{ requireExpect: 'yes' }, 'FST_PROCESSING_INVALID_OPTION', /"requireExpect" must be a boolean, received 'yes'/],
     [{ global: 1 }, 'FST_PROCESSING_INVALID_OPTION', /"global" must be a boolean, received 1/],
     [{ when: true }, 'FST_PROCESSING_INVALID_OPTION', /"when" must be a function \(request\) => boolean, received true/],
-    [{ treshold: 100 }, 'FST_PROCESSING_UNKNOWN_OPTION', /unknown option "treshold" \(known options: threshold, interval, limit, requireExpect, when, global\)/],
+    [{ treshold: 100 }, 'FST_PROCESSING_UNKNOWN_OPTION', /unknown option "treshold" \(known options: threshold, interval, limit, requireExpect, when, peers, global\)/],
     [[], 'FST_PROCESSING_INVALID_OPTION', /"options" must be an object, received \[\]/],
     [new Map(), 'FST_PROCESSING_INVALID_OPTION', /"options" must be an object, received Map/]
   ]
