@@ -61,7 +61,7 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     fastify.decorateReply('processing', manualProcessing(defaults))
     fastify.decorateReply('processingSent', { getter: sentCount })
   }
-  const config = fastify.initialConfig as { connectionTimeout?: number, handlerTimeout?: number }
+  const config = fastify.initialConfig as { connectionTimeout: number, handlerTimeout?: number }
   const seen: Array<{ route: RouteOptionsOf, resolved: RouteOptions }> = []
   fastify.addHook('onRoute', (route) => {
     const label = `${String(route.method)} ${route.url}`
@@ -79,7 +79,7 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     for (const { route, resolved } of seen) {
       // Skipped where a registration in a child context took the route over: it says its own.
       if ((route.config as Record<symbol, unknown>)[kManual] === resolved) {
-        checkRoute(resolved, { connectionTimeout: config.connectionTimeout ?? 0 }, fastify.log)
+        checkRoute(resolved, config, fastify.log)
       }
     }
     next()

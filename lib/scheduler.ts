@@ -118,7 +118,8 @@ export class Scheduler {
       slot = this.earliest()
       if (slot !== null && slot.due <= limit && performance.now() - start >= SLICE_MS) {
         this.longestSlice = Math.max(this.longestSlice, performance.now() - start)
-        setImmediate(this.run).unref()
+        // Not unref()'d: an unref'd immediate does not wake the loop, which then sleeps until the next timer.
+        setImmediate(this.run)
         return
       }
     }
