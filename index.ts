@@ -7,6 +7,8 @@ import { acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
 import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions, type RouteOptions } from './lib/options.js'
 
+export { knownPeers, type PeerRule } from './lib/peers.js'
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
