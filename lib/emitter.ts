@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
 import type { ResolvedOptions, RouteOptions } from './options.js'
+import type { PeerRule } from './peers.js'
 import { Scheduler, Slot } from './scheduler.js'
 import { transportFor, type Transport } from './transport.js'
 
@@ -47,16 +48,26 @@ class RequestState extends Slot {
 
 function warnOnce (state: RequestState, err: unknown, message: string): void {
   const { options } = state
-  if (options.whenFailed) return
-  options.whenFailed = true
+  if (options.warned) return
+  options.warned = true
   state.request.log.warn({ err, route: options.route }, `fastify-processing: ${message} (logged once per route)`)
+}
+
+function matches (state: RequestState, peer: PeerRule): boolean {
+  try {
+    return peer.match(state.request) === true
+  } catch (err) {
+    // A rule that cannot decide is taken as a match: a peer row exists to hold 102s back.
+    warnOnce(state, err, `peer rule "${peer.name}" threw, so it is taken as a match`)
+    return true
+  }
 }
 
 function decide (state: RequestState): boolean {
   const { options, request } = state
   if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) return false
   for (const peer of options.peers) {
-    if (peer.limit < state.limit && peer.match(request)) {
+    if (peer.limit < state.limit && matches(state, peer)) {
       state.limit = peer.limit
       request.log.debug({ peer: peer.name, limit: peer.limit }, 'fastify-processing: known peer, 102s limited')
     }

@@ -43,8 +43,8 @@ export interface ResolvedOptions {
   readonly requireExpect: boolean
   readonly when: ((request: FastifyRequest) => boolean) | null
   readonly peers: readonly PeerRule[]
-  /** Set after this route's `when` failed once, so the warning is not repeated for every request. */
-  whenFailed: boolean
+  /** Set after this route's `when` or a peer rule failed once, so the warning is not repeated for every request. */
+  warned: boolean
 }
 
 /** A route's options, with what the route itself says about deadlines. */
@@ -75,7 +75,7 @@ const DEFAULTS: PluginDefaults = {
   requireExpect: false,
   when: null,
   peers: knownPeers,
-  whenFailed: false,
+  warned: false,
   global: false
 }
 
@@ -130,7 +130,7 @@ function merge (where: string, prefix: string, value: Record<string, unknown>, b
     requireExpect: flag(where, prefix + 'requireExpect', value.requireExpect, base.requireExpect),
     when: (when as ResolvedOptions['when'] | undefined) ?? base.when,
     peers: peerRules(where, prefix + 'peers', value.peers, base.peers),
-    whenFailed: false
+    warned: false
   }
 }
 

@@ -93,3 +93,16 @@ t.test('a route declared before the plugin loaded: reply.processing() uses the p
   const res = await request(port, '/early')
   t.same([res.infos.length, JSON.parse(res.body).result], [1, true])
 })
+
+t.test('a peer rule that throws is taken as a match, never as a failed request, and warned once per route', async (t) => {
+  const { lines, logger } = captureLogs('warn')
+  const broken: PeerRule = { name: 'broken rule', match: () => { throw new Error('no header') }, limit: 1, evidence: 'test' }
+  const { port } = await serve(t, { ...FAST, peers: [broken] }, (app) => {
+    app.get('/slow', { config: { processing: true } }, slow)
+  }, { logger })
+  const counts = await Promise.all([1, 2].map(async () => (await request(port, '/slow')).infos.length))
+  t.same(counts, [1, 1])
+  const warnings = lines.filter((l) => l.level === 40)
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], { route: 'GET /slow', msg: /peer rule "broken rule" threw, so it is taken as a match/, err: { message: 'no header' } })
+})
