@@ -47,7 +47,7 @@ for (const [file, cov] of Object.entries(report)) {
 }
 
 const mode = union ? 'the union of the Node lines' : `Node ${process.version}`
-if (allowed.length > 0) console.log(`coverage gate (${mode}): ${allowed.length} gap(s) in code this Node line does not run, left to the union of lines: ${[...new Set(allowed.map((a) => a.split(' ')[0]))].join(', ')}`)
+if (allowed.length > 0) console.log(`coverage gate (${mode}): ${allowed.length} gap(s) in code this Node line does not run, left to the union of lines: ${[...new Set(allowed.map((a) => a.split(' ')[0]))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`)
 if (gaps.length > 0) {
   console.error(`coverage gate (${mode}): not covered:\n  ${gaps.join('\n  ')}`)
   process.exit(1)
