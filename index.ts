@@ -73,7 +73,7 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     const hooks = resolved === null ? null : routeHooks(resolved)
     route.onRequest = withHook(route.onRequest, hooks?.onRequest ?? null)
     route.onSend = withHook(route.onSend, hooks?.onSend ?? null)
-    const manual = resolved ?? (route.config?.processing === false ? null : defaults)
+    const manual = resolved ?? (route.config?.processing === false ? null : { ...defaults, route: label, deadline })
     route.config = { ...route.config, [kManual]: manual } as typeof route.config
     if (resolved !== null && route.method !== 'HEAD') seen.push({ route, resolved })
   })

@@ -72,7 +72,8 @@ function decide (state: RequestState): boolean {
       request.log.debug({ peer: peer.name, limit: peer.limit }, 'fastify-processing: known peer, 102s limited')
     }
   }
-  if (state.limit <= state.sent || options.when === null) return state.limit > state.sent
+  if (state.limit <= state.sent) return false
+  if (options.when === null) return true
   let allowed: unknown
   try {
     allowed = options.when(request)

@@ -95,3 +95,17 @@ t.test('at ready, each opted route says once how its 102s meet its deadline and 
     t.same(said('GET /fits'), [], '102s until the deadline: nothing to say')
   }
 })
+
+t.test('on a route that did not opt in, reply.processing() also returns false once the signal aborted', { skip: !hasHandlerTimeout && 'Fastify < 5.8 has no handlerTimeout' }, async (t) => {
+  const after: boolean[] = []
+  const { port } = await serve(t, {}, (app) => {
+    app.get('/manual', { handlerTimeout: 100 }, async (request, reply) => {
+      after.push(reply.processing())
+      request.signal.addEventListener('abort', () => { after.push(reply.processing()) })
+      await new Promise(() => {})
+    })
+  })
+  const raw = await rawExchange(port, (s) => s.write('GET /manual HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+  t.same(statusLines(raw), [102, 503])
+  t.same(after, [true, false])
+})
