@@ -1,8 +1,8 @@
-// Checks the package as users get it: the packed tarball's contents, publint, attw, and a scratch
-// project that installs the tarball and uses it from ESM, CommonJS, and TypeScript (nodenext and
-// bundler). Run by `npm test` after the build.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// Checks the package as users get it: a fresh clone of HEAD packs and installs from git with its code
+// built; the packed tarball's contents, publint, attw, and a scratch project that installs the tarball
+// and uses it from ESM, CommonJS, and TypeScript (nodenext and bundler). Run by `npm test` after the build.
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -15,8 +15,48 @@ function check (ok, what) {
   if (!ok) failures++
 }
 
+// Every npm call shares the user's cache and prefers it: the checks run on every `npm test`.
+const npmArgs = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']
+const runAsync = (cmd, args, cwd) => new Promise((resolve, reject) => {
+  execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    if (err) reject(Object.assign(err, { stdout, stderr }))
+    else resolve(stdout)
+  })
+})
+
+/**
+ * A fresh clone of HEAD has no dist/ (it is git-ignored): what `npm pack` or `npm publish` in a clean
+ * checkout and `npm install git+…` see. Both must build the code first. Runs alongside the other checks:
+ * the git install runs npm install (with devDependencies) in npm's own copy of the clone.
+ */
+async function freshClone (work) {
+  const clone = join(work, 'clone')
+  const sha = run('git', ['rev-parse', 'HEAD']).trim()
+  run('git', ['clone', '--quiet', '--no-checkout', root, clone])
+  run('git', ['checkout', '--quiet', '--detach', sha], clone)
+  // The packing half needs the build tools, and the clone gets ours rather than a second install.
+  symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir')
+  const packOut = await runAsync('npm', ['pack', '--dry-run', '--json', ...npmArgs], clone)
+  const [dry] = JSON.parse(packOut.slice(packOut.indexOf('[')))
+  const packed = dry.files.map((f) => f.path)
+  check(packed.includes('dist/index.js') && packed.includes('dist/index.d.ts'),
+    `npm pack in a fresh clone builds dist/ first (packed: ${packed.sort().join(', ')})`)
+
+  const app = join(work, 'git-app')
+  mkdirSync(app)
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'git-consumer', private: true }))
+  await runAsync('npm', ['install', ...npmArgs, `git+file://${clone}#${sha}`, `fastify@${fastifyVersion}`], app)
+  const imported = (await runAsync('node', ['--input-type=module', '-e', "const { default: plugin } = await import('fastify-processing'); console.log(typeof plugin)"], app)
+    .catch((err) => err.stderr.split('\n').find((line) => /Error/.test(line)))).trim()
+  check(imported === 'function', `npm install git+file://… then import('fastify-processing') gives the plugin${imported === 'function' ? '' : `: ${imported}`}`)
+}
+
+const fastifyVersion = JSON.parse(readFileSync(join(root, 'node_modules/fastify/package.json'), 'utf8')).version
 const work = mkdtempSync(join(tmpdir(), 'fastify-processing-package-'))
 try {
+  const fromGit = freshClone(work)
+  // Settled now so a failure is reported after the checks below, not as an unhandled rejection.
+  fromGit.catch(() => {})
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work]))
   const files = packed.files.map((f) => f.path).sort()
   const unexpected = files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f))
@@ -34,8 +74,7 @@ try {
   const app = join(work, 'app')
   run('mkdir', ['-p', app])
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
-  const fastifyVersion = JSON.parse(readFileSync(join(root, 'node_modules/fastify/package.json'), 'utf8')).version
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `fastify@${fastifyVersion}`], app)
+  run('npm', ['install', ...npmArgs, tarball, `fastify@${fastifyVersion}`], app)
 
   const use = `
     const app = Fastify()
@@ -82,6 +121,7 @@ app.get('/bad', { config: { processing: { threshold: '1' } } }, async () => 'no'
   check(true, 'TypeScript consumer, moduleResolution nodenext')
   tsc({ module: 'esnext', moduleResolution: 'bundler' })
   check(true, 'TypeScript consumer, moduleResolution bundler')
+  await fromGit
 } catch (err) {
   console.error(err.stdout ?? '', err.stderr ?? '', err.message)
   check(false, 'package checks ran to the end')
