@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { RouteOptions as RouteOptionsOf } from 'fastify'
 import { checkRoute } from './lib/checks.js'
 import { kManual, kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
-import { acceptProcessingExpectation } from './lib/expect.js'
+import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
 import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions, type RouteOptions } from './lib/options.js'
 
@@ -58,6 +58,11 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     return
   }
   acceptProcessingExpectation(fastify.server)
+  // Fastify's extra servers for listen({ host: 'localhost' }) exist only once it listens.
+  fastify.addHook('onListen', function (next) {
+    acceptOnEveryServer(this)
+    next()
+  })
   if (!fastify.hasReplyDecorator('processing')) {
     fastify.decorateReply(kState, null)
     fastify.decorateReply('processing', manualProcessing(defaults))

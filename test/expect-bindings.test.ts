@@ -1,10 +1,12 @@
 // `listen({ host: 'localhost' })` binds every address localhost resolves to, and Fastify starts one more
 // server per extra address. `Expect: 102-processing` must get the same answer on each of them.
 import dns from 'node:dns'
+import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
 import processing from '../index.js'
+import { acceptOnEveryServer } from '../lib/expect.js'
 import { statusLines, until } from './helpers.js'
 
 const canBind = (host: string): Promise<boolean> => new Promise((resolve) => {
@@ -26,8 +28,9 @@ function exchange (host: string, port: number, path: string): Promise<string> {
   })
 }
 
-t.test('every server Fastify starts for localhost lets Expect: 102-processing through', async (t) => {
-  if (!await canBind('::1')) return t.skip('::1 cannot be bound on this machine')
+const noIPv6 = await canBind('::1') ? false : '::1 cannot be bound on this machine'
+
+t.test('every server Fastify starts for localhost lets Expect: 102-processing through', { skip: noIPv6 }, async (t) => {
   const resolved = await dns.promises.lookup('localhost', { all: true })
   if (!resolved.some((a) => a.address === '::1')) {
     // Many hosts files map localhost to 127.0.0.1 only, and then Fastify starts a single server. The
@@ -48,7 +51,7 @@ t.test('every server Fastify starts for localhost lets Expect: 102-processing th
     return { sent: reply.processingSent }
   })
   await app.listen({ port: 0, host: 'localhost' })
-  const addresses = app.addresses().map((a) => a.address).sort()
+  const addresses = app.addresses().map((a) => (a as net.AddressInfo).address).sort()
   t.same(addresses, ['127.0.0.1', '::1'], 'Fastify started a second server')
   const { port } = app.server.address() as net.AddressInfo
 
@@ -57,4 +60,30 @@ t.test('every server Fastify starts for localhost lets Expect: 102-processing th
     t.same(statusLines(text), [102, 102, 200], `${host}: two 102s, then 200`)
     t.match(text, /\{"sent":2\}$/, `${host}: the route ran`)
   }
+})
+
+t.test('servers that cannot be reached are named in a coded warning', async (t) => {
+  const warnings: Array<Record<string, unknown>> = []
+  const log = { warn: (data: Record<string, unknown>) => { warnings.push(data) } }
+  const server = (): EventEmitter => new EventEmitter()
+  const listens = (...addresses: string[]) => () => addresses
+
+  // No binding list at all: what a Fastify that renamed it would look like.
+  const main = server()
+  acceptOnEveryServer({ server: main as never, addresses: listens('127.0.0.1', '::1'), log })
+  t.equal(main.listenerCount('checkExpectation'), 1, 'the main server still gets the listener')
+  t.match(warnings, [{ code: 'FST_PROCESSING_EXPECT_UNREACHED', addresses: ['127.0.0.1', '::1'] }])
+
+  // A list under that name that is not an array is not trusted.
+  warnings.length = 0
+  acceptOnEveryServer({ server: server() as never, addresses: listens('127.0.0.1', '::1'), log, [Symbol('fastify.serverBindings')]: {} } as never)
+  t.equal(warnings.length, 1, 'warned when the list is not an array')
+
+  // Found on a prototype, as from a child context: every server reached, nothing to say.
+  warnings.length = 0
+  const second = server()
+  const root = { server: server(), addresses: listens('127.0.0.1', '::1'), log, [Symbol('fastify.serverBindings')]: [second] }
+  acceptOnEveryServer(Object.create(root))
+  t.equal(second.listenerCount('checkExpectation'), 1, 'the second server gets the listener')
+  t.same(warnings, [], 'no warning when every server was reached')
 })
