@@ -96,7 +96,5 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
 
 export const fastifyProcessing = fp(plugin, { fastify: '5.x', name: 'fastify-processing' })
 export default fastifyProcessing
-// `require('fastify-processing')` (Node >= 20.19 loads this ES module synchronously) returns the plugin
-// itself, like a CommonJS Fastify plugin, instead of a namespace object.
-export { fastifyProcessing as 'module.exports' }
+// `require('fastify-processing')` loads dist/index.cjs (cjs/), which returns the plugin itself.
 export type { FastifyProcessingOptions, ProcessingRouteOptions, ProcessingHeaders }

@@ -81,16 +81,15 @@ try {
   // `npm test` has just built dist/: packing here need not build it again (the fresh clone above does).
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]))
   const files = packed.files.map((f) => f.path).sort()
-  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f))
+  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|dist\/cjs\/package\.json|README\.md|LICENSE|package\.json)$/.test(f))
   check(unexpected.length === 0, `the tarball ships only dist/, README.md, LICENSE and package.json${unexpected.length ? ` (also: ${unexpected.join(', ')})` : ''}`)
-  check(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'), 'the tarball has dist/index.js, dist/index.d.ts and LICENSE')
+  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'LICENSE']
+  check(entries.every((f) => files.includes(f)), `the tarball has ${entries.join(', ')}`)
 
   run(bin('publint'), ['--strict'])
   check(true, 'publint --strict')
-  // attw models TypeScript's node16 resolution, in which require() cannot load an ES module. Node
-  // >= 20.19 (our engines floor) can, and the CommonJS check below proves it on the tarball.
-  execFileSync(bin('attw'), ['--pack', '.', '--ignore-rules', 'cjs-resolves-to-esm'], { cwd: root, stdio: 'pipe', env: { ...process.env, npm_config_ignore_scripts: 'true' } })
-  check(true, 'attw --pack (cjs-resolves-to-esm ignored: require(esm) is native from Node 20.19)')
+  execFileSync(bin('attw'), ['--pack', '.'], { cwd: root, stdio: 'pipe', env: { ...process.env, npm_config_ignore_scripts: 'true' } })
+  check(true, 'attw --pack')
 
   const tarball = join(work, packed.filename)
   const app = join(work, 'app')
@@ -113,8 +112,8 @@ ${use}`)
 
   writeFileSync(join(app, 'cjs.cjs'), `const Fastify = require('fastify')
 const plugin = require('fastify-processing')
-if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyProcessing !== plugin) {
-  throw new Error('require() did not return the plugin with .default and .fastifyProcessing')
+if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyProcessing !== plugin || !Array.isArray(plugin.knownPeers)) {
+  throw new Error('require() did not return the plugin with .default, .fastifyProcessing and .knownPeers')
 }
 ;(async () => {${use}
 })()`)
