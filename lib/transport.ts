@@ -12,17 +12,26 @@ export interface Transport {
 }
 
 interface Http1Response extends ServerResponse {
-  // Node >= 24.18 / 26.2. It refuses to write after the final headers, and formats the block itself.
-  writeInformation?: (status: number, headers: Record<string, string[]>) => void
+  // Node >= 24.18 / 26.2 (not 26.0 or 26.1: detected, not inferred from the version). It refuses to write
+  // after the final headers, and validates the block again. It does not refuse an HTTP/1.0 client.
+  writeInformation?: (status: number, headers: Record<string, string>) => void
   // Node's own writer of raw head bytes (what writeProcessing and writeEarlyHints use on Node 20/22).
   // Unlike socket.write, it queues bytes behind the responses ahead of this one on a pipelined
   // connection, so a 102 never lands inside another request's response.
   _writeRaw: (data: string, encoding: BufferEncoding) => boolean
 }
 
-function toObject (headers: InterimHeaders): Record<string, string[]> {
-  const out: Record<string, string[]> = {}
-  for (const [name, values] of headers) out[name] = values
+interface Http2Response extends Http2ServerResponse {
+  // Same versions as on HTTP/1: returns false, rather than throwing, after the final headers.
+  writeInformation?: (status: number, headers: Record<string, string>) => boolean
+}
+
+// One form on every Node line and every transport: a header with several values is one field, the values
+// joined with ", " (RFC 9110 §5.3). Node's writeInformation would join an array with "," and no space,
+// and the older head writer wrote one line per value.
+function toObject (headers: InterimHeaders): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, values] of headers) out[name] = values.join(', ')
   return out
 }
 
@@ -45,17 +54,17 @@ const http1: Transport = {
   },
   write (res, headers) {
     const r = res as Http1Response
+    // coverage: per Node line (24.18+ and 26.2+ run the first path, 20 and 22 the second)
     if (typeof r.writeInformation === 'function') {
       r.writeInformation(102, toObject(headers))
       return
     }
     let head = PROCESSING_LINE
-    for (const [name, values] of headers) {
-      for (const value of values) head += `${name}: ${value}\r\n`
-    }
+    for (const [name, values] of headers) head += `${name}: ${values.join(', ')}\r\n`
     // latin1, as Node writes every header: one byte per character, obs-text included.
     r._writeRaw(head + '\r\n', 'latin1')
   }
+  // coverage: end
 }
 
 const http2: Transport = {
@@ -71,10 +80,16 @@ const http2: Transport = {
     return !r.headersSent && !stream.headersSent && !stream.destroyed && !stream.closed
   },
   write (res, headers) {
-    const block: Record<string, string | string[] | number> = toObject(headers)
-    block[':status'] = 102
-    ;(res as Http2ServerResponse).stream.additionalHeaders(block)
+    const r = res as Http2Response
+    // Node's own method where it has one, as on HTTP/1: it is the API that Node keeps correct.
+    // coverage: per Node line (as above)
+    if (typeof r.writeInformation === 'function') {
+      r.writeInformation(102, toObject(headers))
+      return
+    }
+    r.stream.additionalHeaders({ ...toObject(headers), ':status': 102 })
   }
+  // coverage: end
 }
 
 /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run stress: the randomized stress and fault test (test/stress/engine.js) against the built plugin.
-//   node --expose-gc scripts/stress.js [--seed N] [--requests N] [--concurrency N] [--max-seconds N] [--json]
+//   node --expose-gc scripts/stress.js [--seed N] [--requests N] [--concurrency N] [--max-seconds N] [--json] [--without-plugin]
 // The seed is printed; the same --seed replays the same traffic (the machine's timing differs, of
 // course). Exits 1 on any violation.
 import { spawnSync } from 'node:child_process'
@@ -24,7 +24,10 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '50000' },
     concurrency: { type: 'string', default: '64' },
     'max-seconds': { type: 'string', default: '240' },
-    json: { type: 'boolean', default: false }
+    json: { type: 'boolean', default: false },
+    // The same traffic against a stand-in that sends no 102 at all: a baseline for the heap and
+    // resource checks, to tell the plugin's costs from the harness's.
+    'without-plugin': { type: 'boolean', default: false }
   }
 })
 const seed = Number(values.seed) >>> 0
@@ -32,7 +35,10 @@ const requests = Number(values.requests)
 const concurrency = Number(values.concurrency)
 const maxSeconds = Number(values['max-seconds'])
 
-const { default: processing } = await import('../dist/index.js')
+const { default: fp } = await import('fastify-plugin')
+const processing = values['without-plugin']
+  ? fp(async (app) => { app.decorateReply('processing', () => false) })
+  : (await import('../dist/index.js')).default
 const { stress, THRESHOLD, INTERVAL, LIMIT } = await import('../test/stress/engine.js')
 
 if (!values.json) {

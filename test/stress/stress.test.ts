@@ -1,10 +1,17 @@
 import { execFile } from 'node:child_process'
+import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
 import t from 'tap'
 import { stress } from './engine.js'
 
 const script = fileURLToPath(new URL('../../scripts/stress.js', import.meta.url))
+
+// tap's process-info loader wraps child_process and adds itself to every child's NODE_OPTIONS, whatever env
+// the test passes. In the stress child it records every module and call site: on Node 24 the heap went
+// 10 -> 31 MB with it and 9 -> 15 MB without, the same with the plugin or a stand-in that sends no 102
+// (`--without-plugin`), so the growth is the harness's. `env -u NODE_OPTIONS` keeps it out: the child runs
+// the built dist/, which coverage does not measure, as a user's process would.
 const SEED = 1_102
 
 // The short run of `npm run stress`, in a child process of its own: it needs --expose-gc for the heap
@@ -12,7 +19,7 @@ const SEED = 1_102
 // close" means something.
 t.test(`short stress run against the built plugin (seed ${SEED}, 3000 requests)`, async (t) => {
   const { stdout, stderr, code } = await new Promise<{ stdout: string, stderr: string, code: number }>((resolve) => {
-    execFile(process.execPath, ['--expose-gc', script, '--seed', String(SEED), '--requests', '3000', '--concurrency', '48', '--max-seconds', '60', '--json'],
+    execFile('env', ['-u', 'NODE_OPTIONS', process.execPath, '--expose-gc', script, '--seed', String(SEED), '--requests', '3000', '--concurrency', '48', '--max-seconds', '60', '--json'],
       { timeout: 90_000, maxBuffer: 8 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? Number(err.code ?? 1) : 0 }))
   })
@@ -29,21 +36,49 @@ t.test(`short stress run against the built plugin (seed ${SEED}, 3000 requests)`
   t.equal(code, 0, stderr)
 })
 
-// The harness must not be vacuous: a naive emitter (writeProcessing on a fixed timer, no gating) is
-// caught at once.
-t.test('the same harness catches a naive 102 emitter', async (t) => {
-  const naive = fp(async (app) => {
+// The harness must not be vacuous: a naive emitter (a 102 on a fixed timer, no gating) is caught at once.
+// With writeProcessing(): on Node >= 24.18 / 26.2 Node itself refuses a 102 after the final headers (it
+// throws), so that fault is caught only where Node lets it through; the raw-socket emitter below makes it
+// on every line.
+function naiveEmitter (write: (raw: import('node:http').ServerResponse) => void) {
+  return fp(async (app) => {
     app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res))
     app.decorateReply('processing', () => false)
     app.addHook('onRequest', async (_request, reply) => {
       if (reply.routeOptions.config.processing === false) return
-      const timer = setInterval(() => { if (!reply.raw.destroyed) reply.raw.writeProcessing() }, 10)
+      const timer = setInterval(() => { if (!reply.raw.destroyed) write(reply.raw) }, 10)
       setTimeout(() => clearInterval(timer), 60)
     })
+  })
+}
+const nodeRefusesLate102 = typeof (http.ServerResponse.prototype as { writeInformation?: unknown }).writeInformation === 'function'
+
+t.test('the same harness catches a naive writeProcessing() emitter', async (t) => {
+  let refused = 0
+  const naive = naiveEmitter((raw) => {
+    try {
+      raw.writeProcessing()
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_HTTP_HEADERS_SENT') throw err
+      refused++
+    }
   })
   const report = await stress({ processing: naive, seed: SEED, requests: 1500, concurrency: 32, maxSeconds: 30 })
   for (const kind of ['102 to HTTP/1.0', '102 to a request that must get none', '102 beyond limit', '102 before the request body was complete']) {
     t.ok((report.violations[kind] ?? 0) > 0, `caught: ${kind} (${report.violations[kind]})`)
   }
-  t.ok((report.violations['framing error'] ?? 0) + (report.violations['102 or response after the final response'] ?? 0) > 0, 'caught: 102s after the final response')
+  const late = (report.violations['framing error'] ?? 0) + (report.violations['102 or response after the final response'] ?? 0)
+  if (nodeRefusesLate102) {
+    t.ok(refused > 0 && late === 0, `this Node refused ${refused} late writeProcessing() calls itself; none reached the wire`)
+  } else {
+    t.ok(late > 0 && refused === 0, `caught: 102s after the final response (${late})`)
+  }
+})
+
+t.test('the same harness catches 102s written to the socket after the final response, on every Node line', async (t) => {
+  const naive = naiveEmitter((raw) => { raw.socket?.write('HTTP/1.1 102 Processing\r\n\r\n') })
+  const report = await stress({ processing: naive, seed: SEED, requests: 1500, concurrency: 32, maxSeconds: 30 })
+  const late = (report.violations['framing error'] ?? 0) + (report.violations['102 or response after the final response'] ?? 0)
+  t.ok(late > 0, `caught: 102s after the final response (${late})`)
+  t.ok((report.violations['102 to HTTP/1.0'] ?? 0) > 0, 'caught: 102 to HTTP/1.0')
 })
