@@ -46,7 +46,7 @@ async function freshClone (work) {
   mkdirSync(app)
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'git-consumer', private: true }))
   await runAsync('npm', ['install', ...npmArgs, `git+file://${clone}#${sha}`, `fastify@${fastifyVersion}`], app)
-  const imported = (await runAsync('node', ['--input-type=module', '-e', "const { default: plugin } = await import('fastify-processing'); console.log(typeof plugin)"], app)
+  const imported = (await runAsync(process.execPath, ['--input-type=module', '-e', "const { default: plugin } = await import('fastify-processing'); console.log(typeof plugin)"], app)
     .catch((err) => err.stderr.split('\n').find((line) => /Error/.test(line)))).trim()
   check(imported === 'function', `npm install git+file://… then import('fastify-processing') gives the plugin${imported === 'function' ? '' : `: ${imported}`}`)
 }
