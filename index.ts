@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { RouteOptions as RouteOptionsOf } from 'fastify'
 import { checkRoute } from './lib/checks.js'
 import { kManual, kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
-import { acceptProcessingExpectation } from './lib/expect.js'
+import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
 import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions, type RouteOptions } from './lib/options.js'
 
@@ -58,6 +58,11 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     return
   }
   acceptProcessingExpectation(fastify.server)
+  // Fastify's extra servers for listen({ host: 'localhost' }) exist only once it listens.
+  fastify.addHook('onListen', function (next) {
+    acceptOnEveryServer(this)
+    next()
+  })
   if (!fastify.hasReplyDecorator('processing')) {
     fastify.decorateReply(kState, null)
     fastify.decorateReply('processing', manualProcessing(defaults))
@@ -91,7 +96,5 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
 
 export const fastifyProcessing = fp(plugin, { fastify: '5.x', name: 'fastify-processing' })
 export default fastifyProcessing
-// `require('fastify-processing')` (Node >= 20.19 loads this ES module synchronously) returns the plugin
-// itself, like a CommonJS Fastify plugin, instead of a namespace object.
-export { fastifyProcessing as 'module.exports' }
+// `require('fastify-processing')` loads dist/index.cjs (cjs/), which returns the plugin itself.
 export type { FastifyProcessingOptions, ProcessingRouteOptions, ProcessingHeaders }

@@ -1,5 +1,5 @@
 // npm run demo: a real server on localhost with a slow route, called with Node's http client, printing
-// what arrives on the wire and when.
+// what arrives on the wire and when. `npm run demo -- --serve` then keeps the server up for curl.
 import Fastify from 'fastify'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -40,5 +40,10 @@ await new Promise((resolve, reject) => {
   req.on('error', reject)
 })
 
-await app.close()
-console.log('\nSee the same with curl: curl -v http://127.0.0.1:<port>/report (102s show as "< HTTP/1.1 102 Processing").')
+if (process.argv.includes('--serve')) {
+  console.log(`\nStill serving. See the same with curl (102s show as "< HTTP/1.1 102 Processing"):\n  curl -v http://127.0.0.1:${port}/report\nCtrl-C to stop.`)
+  process.once('SIGINT', () => app.close())
+} else {
+  await app.close()
+  console.log('\nServer closed. To watch it with curl, run: npm run demo -- --serve')
+}

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { FastifyBaseLogger } from 'fastify'
 
 const kInstalled = Symbol.for('fastify-processing.checkExpectation')
 const TOKENS = /\s*,\s*/
@@ -23,4 +24,41 @@ export function acceptProcessingExpectation (server: AnyServer): void {
       res.end()
     }
   })
+}
+
+/** What `everyServer` needs of a Fastify instance. */
+export interface Listening {
+  server: AnyServer
+  addresses: () => unknown[]
+  log: Pick<FastifyBaseLogger, 'warn'>
+}
+
+/**
+ * `listen({ host: 'localhost' })` binds every address localhost resolves to (127.0.0.1 and ::1 on a
+ * dual-stack host), with one more server per extra address, and Node answers 417 on a server without
+ * the listener. Fastify keeps those servers in a list it offers no public handle to (`addresses()` reads
+ * it); it is found by its symbol's description, and if a Fastify release renames it, the servers left
+ * without the listener are named in a coded warning rather than answering 417 unexplained.
+ */
+export function acceptOnEveryServer (fastify: Listening): void {
+  acceptProcessingExpectation(fastify.server)
+  const bindings = serverBindings(fastify)
+  for (const server of bindings ?? []) acceptProcessingExpectation(server)
+  const reached = 1 + (bindings?.length ?? 0)
+  const addresses = fastify.addresses()
+  if (addresses.length > reached) {
+    fastify.log.warn({ code: 'FST_PROCESSING_EXPECT_UNREACHED', addresses },
+      `fastify-processing: Fastify listens on ${addresses.length} addresses but only ${reached} of its servers could be reached, so Expect: 102-processing gets 417 on the others: listen on a single host (e.g. '127.0.0.1' or '::1') instead of 'localhost'`)
+  }
+}
+
+function serverBindings (fastify: object): AnyServer[] | undefined {
+  for (let o: object | null = fastify; o !== null; o = Object.getPrototypeOf(o)) {
+    const key = Object.getOwnPropertySymbols(o).find((s) => s.description === 'fastify.serverBindings')
+    if (key !== undefined) {
+      const list: unknown = (o as Record<symbol, unknown>)[key]
+      return Array.isArray(list) ? list as AnyServer[] : undefined
+    }
+  }
+  return undefined
 }

@@ -1,7 +1,7 @@
 import { FST_PROCESSING_INVALID_HEADER, show } from './errors.js'
 
 /** Headers for one interim response, e.g. `{ progress: '42/100' }`. */
-export type ProcessingHeaders = Record<string, string | number | readonly string[]>
+export type ProcessingHeaders = Record<string, string | number | ReadonlyArray<string | number>>
 
 /** Validated interim headers: lower-case names, each with one or more values, ready for any transport. */
 export type InterimHeaders = Array<[name: string, values: string[]]>

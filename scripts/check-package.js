@@ -1,8 +1,8 @@
-// Checks the package as users get it: the packed tarball's contents, publint, attw, and a scratch
-// project that installs the tarball and uses it from ESM, CommonJS, and TypeScript (nodenext and
-// bundler). Run by `npm test` after the build.
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// Checks the package as users get it: a fresh clone of HEAD packs and installs from git with its code
+// built; the packed tarball's contents, publint, attw, and a scratch project that installs the tarball
+// and uses it from ESM, CommonJS, and TypeScript (nodenext and bundler). Run by `npm test` after the build.
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -15,27 +15,87 @@ function check (ok, what) {
   if (!ok) failures++
 }
 
+// Every npm call shares the user's cache and prefers it: the checks run on every `npm test`.
+const npmArgs = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']
+const runAsync = (cmd, args, cwd) => new Promise((resolve, reject) => {
+  execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    if (err) reject(Object.assign(err, { stdout, stderr }))
+    else resolve(stdout)
+  })
+})
+
+/**
+ * A fresh clone of HEAD has no dist/ (it is git-ignored): what `npm pack` or `npm publish` in a clean
+ * checkout and `npm install git+…` see. Both must build the code first. Runs alongside the other checks:
+ * the git install runs npm install (with devDependencies) in npm's own copy of the clone.
+ */
+async function freshClone (work) {
+  const clone = join(work, 'clone')
+  const sha = run('git', ['rev-parse', 'HEAD']).trim()
+  run('git', ['clone', '--quiet', '--no-checkout', root, clone])
+  run('git', ['checkout', '--quiet', '--detach', sha], clone)
+  // The packing half needs the build tools, and the clone gets ours rather than a second install.
+  symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir')
+  const packOut = await runAsync('npm', ['pack', '--dry-run', '--json', ...npmArgs], clone)
+  const [dry] = JSON.parse(packOut.slice(packOut.indexOf('[')))
+  const packed = dry.files.map((f) => f.path)
+  const built = packed.includes('dist/index.js') && packed.includes('dist/index.d.ts')
+  check(built, `npm pack in a fresh clone builds dist/ first${built ? '' : ` (packed only: ${packed.sort().join(', ')})`}`)
+
+  const app = join(work, 'git-app')
+  mkdirSync(app)
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'git-consumer', private: true }))
+  await runAsync('npm', ['install', ...npmArgs, `git+file://${clone}#${sha}`, `fastify@${fastifyVersion}`], app)
+  const imported = (await runAsync(process.execPath, ['--input-type=module', '-e', "const { default: plugin } = await import('fastify-processing'); console.log(typeof plugin)"], app)
+    .catch((err) => err.stderr.split('\n').find((line) => /Error/.test(line)))).trim()
+  check(imported === 'function', `npm install git+file://… then import('fastify-processing') gives the plugin${imported === 'function' ? '' : `: ${imported}`}`)
+}
+
+const versionOf = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
+const fastifyVersion = versionOf(join(root, 'node_modules/fastify'))
+
+/**
+ * The oldest TypeScript the package supports and the newest major, in a scratch folder of their own
+ * (the project itself builds with one pinned version). Fastify 5's own types need TypeScript 5.0 (const
+ * type parameters), and 5.4 (NoInfer) unless skipLibCheck is on: so is ours below 5.4.
+ */
+async function installTypeScripts (work) {
+  const dir = join(work, 'typescript')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'typescripts', private: true }))
+  const wanted = { oldest: '~5.0.0', newest: '^7.0.0' }
+  await runAsync('npm', ['install', ...npmArgs, ...Object.entries(wanted).map(([alias, range]) => `${alias}@npm:typescript@${range}`)], dir)
+  return Object.keys(wanted).map((alias) => {
+    const version = versionOf(join(dir, 'node_modules', alias))
+    return { version, tsc: join(dir, 'node_modules', alias, 'bin/tsc'), skipLibCheck: /^5\.[0-3]\./.test(version) }
+  })
+}
+const projectTypeScript = { version: versionOf(join(root, 'node_modules/typescript')), tsc: join(root, 'node_modules/typescript/bin/tsc'), skipLibCheck: false }
 const work = mkdtempSync(join(tmpdir(), 'fastify-processing-package-'))
 try {
-  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work]))
+  const fromGit = freshClone(work)
+  const typescripts = installTypeScripts(work)
+  // Settled now so a failure is reported after the checks below, not as an unhandled rejection.
+  fromGit.catch(() => {})
+  typescripts.catch(() => {})
+  // `npm test` has just built dist/: packing here need not build it again (the fresh clone above does).
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]))
   const files = packed.files.map((f) => f.path).sort()
-  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f))
+  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|dist\/cjs\/package\.json|README\.md|LICENSE|package\.json)$/.test(f))
   check(unexpected.length === 0, `the tarball ships only dist/, README.md, LICENSE and package.json${unexpected.length ? ` (also: ${unexpected.join(', ')})` : ''}`)
-  check(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'), 'the tarball has dist/index.js, dist/index.d.ts and LICENSE')
+  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'LICENSE']
+  check(entries.every((f) => files.includes(f)), `the tarball has ${entries.join(', ')}`)
 
   run(bin('publint'), ['--strict'])
   check(true, 'publint --strict')
-  // attw models TypeScript's node16 resolution, in which require() cannot load an ES module. Node
-  // >= 20.19 (our engines floor) can, and the CommonJS check below proves it on the tarball.
-  run(bin('attw'), ['--pack', '.', '--ignore-rules', 'cjs-resolves-to-esm'])
-  check(true, 'attw --pack (cjs-resolves-to-esm ignored: require(esm) is native from Node 20.19)')
+  execFileSync(bin('attw'), ['--pack', '.'], { cwd: root, stdio: 'pipe', env: { ...process.env, npm_config_ignore_scripts: 'true' } })
+  check(true, 'attw --pack')
 
   const tarball = join(work, packed.filename)
   const app = join(work, 'app')
   run('mkdir', ['-p', app])
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
-  const fastifyVersion = JSON.parse(readFileSync(join(root, 'node_modules/fastify/package.json'), 'utf8')).version
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `fastify@${fastifyVersion}`], app)
+  run('npm', ['install', ...npmArgs, tarball, `fastify@${fastifyVersion}`], app)
 
   const use = `
     const app = Fastify()
@@ -52,36 +112,61 @@ ${use}`)
 
   writeFileSync(join(app, 'cjs.cjs'), `const Fastify = require('fastify')
 const plugin = require('fastify-processing')
-if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyProcessing !== plugin) {
-  throw new Error('require() did not return the plugin with .default and .fastifyProcessing')
+if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyProcessing !== plugin || !Array.isArray(plugin.knownPeers)) {
+  throw new Error('require() did not return the plugin with .default, .fastifyProcessing and .knownPeers')
 }
 ;(async () => {${use}
 })()`)
   check(run('node', ['cjs.cjs'], app).trim() === '{"manual":"function","sent":0}', 'CommonJS require() returns the plugin itself')
 
   writeFileSync(join(app, 'consumer.ts'), `import Fastify from 'fastify'
-import plugin, { fastifyProcessing, type FastifyProcessingOptions, type ProcessingRouteOptions } from 'fastify-processing'
-const options: FastifyProcessingOptions = { threshold: 500, limit: 5 }
+import plugin, { fastifyProcessing, knownPeers, type FastifyProcessingOptions, type PeerRule, type ProcessingRouteOptions } from 'fastify-processing'
+const options: FastifyProcessingOptions = { threshold: 500, limit: 5, peers: [...knownPeers] }
 const route: ProcessingRouteOptions = { interval: 2000 }
+const rules: readonly PeerRule[] = knownPeers
 const app = Fastify()
 await app.register(plugin, options)
 await app.register(fastifyProcessing)
-app.get('/', { config: { processing: route } }, async (_req, reply) => reply.processing({ progress: '1/2' }) && reply.processingSent)
+app.get('/', { config: { processing: route } }, async (_req, reply) => reply.processing({ progress: '1/2', step: [1, 2] }) && reply.processingSent + rules.length)
 // @ts-expect-error a string threshold is refused
 app.get('/bad', { config: { processing: { threshold: '1' } } }, async () => 'no')
 `)
-  const tsc = (settings) => {
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, target: 'ES2022', skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules/@types')], ...settings },
-      files: ['consumer.ts']
-    }))
-    run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app)
-  }
+  // A CommonJS TypeScript project: with module node16, TypeScript refuses to require an ES module
+  // (TS1479), so the types must describe the CommonJS entry.
+  writeFileSync(join(app, 'consumer.cts'), `import Fastify = require('fastify')
+import plugin = require('fastify-processing')
+import type { FastifyProcessingOptions, PeerRule } from 'fastify-processing'
+const options: FastifyProcessingOptions = { threshold: 500 }
+const rules: readonly PeerRule[] = plugin.knownPeers
+const app = Fastify()
+app.register(plugin, options)
+app.register(plugin.default)
+app.register(plugin.fastifyProcessing, { peers: [...rules] })
+app.get('/', { config: { processing: true } }, async (_req, reply) => reply.processing({ step: 1 }) && reply.processingSent)
+// @ts-expect-error a string threshold is refused
+app.get('/bad', { config: { processing: { threshold: '1' } } }, async () => 'no')
+`)
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-  tsc({ module: 'nodenext', moduleResolution: 'nodenext' })
-  check(true, 'TypeScript consumer, moduleResolution nodenext')
-  tsc({ module: 'esnext', moduleResolution: 'bundler' })
-  check(true, 'TypeScript consumer, moduleResolution bundler')
+  const tsc = async (compiler, file, settings) => {
+    const config = join(app, `tsconfig.${compiler.version}.${settings.moduleResolution}.json`)
+    writeFileSync(config, JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, target: 'ES2022', skipLibCheck: compiler.skipLibCheck, types: ['node'], typeRoots: [join(root, 'node_modules/@types')], ...settings },
+      files: [file]
+    }))
+    const what = `TypeScript ${compiler.version}${compiler.skipLibCheck ? ' (skipLibCheck)' : ''}, ${file}, module ${settings.module}`
+    try {
+      await runAsync(process.execPath, [compiler.tsc, '-p', config], app)
+      check(true, what)
+    } catch (err) {
+      check(false, `${what}: ${err.stdout.trim().split('\n').slice(0, 3).join(' | ')}`)
+    }
+  }
+  for (const compiler of [...await typescripts, projectTypeScript]) {
+    await tsc(compiler, 'consumer.ts', { module: 'nodenext', moduleResolution: 'nodenext' })
+    await tsc(compiler, 'consumer.cts', { module: 'node16', moduleResolution: 'node16' })
+  }
+  await tsc(projectTypeScript, 'consumer.ts', { module: 'esnext', moduleResolution: 'bundler' })
+  await fromGit
 } catch (err) {
   console.error(err.stdout ?? '', err.stderr ?? '', err.message)
   check(false, 'package checks ran to the end')

@@ -2,7 +2,9 @@ import Fastify, { type FastifyContextConfig, type FastifyPluginCallback, type Fa
 import { expect, test } from 'tstyche'
 import processing, {
   fastifyProcessing,
+  knownPeers,
   type FastifyProcessingOptions,
+  type PeerRule,
   type ProcessingHeaders,
   type ProcessingRouteOptions
 } from '../index.js'
@@ -30,7 +32,11 @@ test('config.processing on routes', () => {
   expect(app.post('/c', { config: { processing: { threshold: 200, interval: 2000, limit: 20 } } }, async () => 'ok')).type.not.toRaiseError()
   expect(app.route({ method: 'GET', url: '/d', config: { processing: { requireExpect: true, when: () => false } }, handler: async () => 'ok' })).type.not.toRaiseError()
 
-  expect(app.get('/e', { config: { processing: 'yes' } }, async () => 'ok')).type.toRaiseError()
+  // Fastify intersects the route's inferred config with FastifyContextConfig, so an inline wrong
+  // value is reported on the option as "not assignable to type 'never'"; `satisfies` gives the full one.
+  expect(app.get('/e', { config: { processing: 'yes' } }, async () => 'ok')).type.toRaiseError("Type 'string' is not assignable to type 'never'")
+  expect({ processing: 'yes' } satisfies FastifyContextConfig).type
+    .toRaiseError("Type 'string' is not assignable to type 'boolean | (ProcessingRouteOptions & object)")
   expect(app.get('/f', { config: { processing: { threshold: '200' } } }, async () => 'ok')).type.toRaiseError()
 })
 
@@ -56,7 +62,10 @@ test('reply.processing and reply.processingSent', () => {
   app.get('/p', async (_request, reply) => {
     expect(reply.processing()).type.toBe<boolean>()
     expect(reply.processing({ progress: '42/100', step: 3, 'x-tags': ['a', 'b'] })).type.toBe<boolean>()
+    expect(reply.processing({ step: [1, 2], 'x-mixed': ['a', 2] })).type.toBe<boolean>()
     expect(reply.processing({ progress: true })).type.toRaiseError()
+    expect(reply.processing({ steps: [1, true] })).type.toRaiseError()
+    expect(reply.processing({ steps: [[1]] })).type.toRaiseError()
     expect(reply.processing('progress: 1')).type.toRaiseError()
     expect(reply.processingSent).type.toBe<number>()
     expect(reply).type.not.toHaveProperty('processingCount')
@@ -64,4 +73,21 @@ test('reply.processing and reply.processingSent', () => {
   })
   expect<ProcessingHeaders>().type.toBeAssignableFrom({ progress: '1/2' })
   expect<FastifyReply['processing']>().type.toBe<(headers?: ProcessingHeaders) => boolean>()
+})
+
+test('peers: the known peers table and rules of your own', () => {
+  expect(knownPeers).type.toBe<readonly PeerRule[]>()
+  const mine: PeerRule = { name: 'Our proxy', match: (request) => request.headers.via === 'our-proxy', limit: 1, evidence: 'our own tests' }
+  expect(app.register(processing, { peers: [...knownPeers, mine] })).type.not.toRaiseError()
+  expect(app.register(processing, { peers: [] })).type.not.toRaiseError()
+  expect(app.get('/peers', { config: { processing: { peers: knownPeers.filter((p) => p.limit > 0) } } }, async () => 'ok')).type.not.toRaiseError()
+  expect<ProcessingRouteOptions>().type.toBeAssignableFrom({ peers: [mine] })
+
+  expect(app.register(processing, { peers: mine })).type.toRaiseError()
+  expect(app.register(processing, { peers: [{ name: 'no limit', match: () => true, evidence: 'none' }] })).type.toRaiseError()
+  expect(app.register(processing, { peers: [{ ...mine, limit: '1' }] })).type.toRaiseError()
+  expect(app.register(processing, { peers: [{ ...mine, match: () => 'yes' }] })).type.toRaiseError()
+  expect<PeerRule>().type.not.toBeAssignableFrom({ name: 'no evidence', match: () => true, limit: 1 })
+  // The table is shared and frozen: it cannot be changed in place.
+  expect(knownPeers).type.not.toHaveProperty('push')
 })
