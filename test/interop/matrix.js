@@ -259,7 +259,7 @@ export async function measureMatrix () {
   const h2 = await startApp(FAST, { http2: true })
   try {
     const groups = await Promise.all([
-      curlRows(v, h2), nodeRows(v, app, h2), undiciRows(v), pythonRows(v), haproxyRows(v, app), nginxRows(v)
+      curlRows(v, h2), nodeRows(v, app, h2), undiciRows(v), pythonRows(v), haproxyRows(v, app), nginxRows(v), atlasRows()
     ])
     return { versions: v, rows: groups.flat() }
   } finally {
@@ -275,3 +275,73 @@ export function toMarkdown (rows) {
   for (const r of rows) lines.push(`| ${[r.peer, r.version, r.finalOk, r.seen, r.notes].map(cell).join(' | ')} |`)
   return lines.join('\n')
 }
+
+/** The atlas's rows: each client and proxy, raw (peer recognition off), with its cap and what the defaults do. */
+async function atlasRows () {
+  const A = await import('./atlas.js')
+  const v = await A.atlasVersions()
+  const raw = { threshold: 50, interval: 50, peers: [] }
+  const status = async (p) => (await p)[0]?.status ?? null
+  const viaProxy = (start) => async (app, q) => {
+    const p = await start(app.port)
+    try { return (await curl([`${p.origin}/slow?${q}`])).results[0]?.status ?? null } finally { await p.stop() }
+  }
+  const cap = (probe, a, b) => A.capProbe([a, b], probe).then((r) => (r[a] === 200 && r[b] !== 200 ? `${a}, then ${r[b] ?? 'an error'} at the ${b}th` : `none seen up to ${b}`))
+  const client = async (name, peer, version, how) => {
+    const { responses, connections } = await A.clientRun(name, raw, { n: name === 'urllib' ? 1 : 2 })
+    const ok = responses.every((r) => r.ok)
+    const sent = responses[0]?.sent ?? 0
+    const failure = (r) => r.error === null ? `status ${r.status}` : r.error.split(': ').at(-1)
+    return {
+      peer,
+      version,
+      finalOk: yes(ok),
+      seen: ok ? how(responses[0]) : `fails the request: ${[...new Set(responses.map(failure))].join('; ')}`,
+      notes: `${ok ? `User-Agent \`${responses[0]?.ua}\`; ${sent} × 102 sent; ` : ''}${responses.length > 1 ? (connections === 1 ? 'keep-alive reuse works' : `${connections} connections for ${responses.length} requests`) : 'one request'}`
+    }
+  }
+  const none = () => 'skipped silently'
+  const [java, go, requests, urllib, httpx, aiohttp, ruby, chromium, javaCap, goCap, apacheCap, caddyCap, goProxyCap] = await Promise.all([
+    client('java', 'Java `java.net.http.HttpClient`', v.java, none),
+    client('go', 'Go `net/http` client', v.go, (r) => `yes (${r.interims}), \`httptrace.Got1xxResponse\``),
+    client('requests', 'Python `requests`', v.requests, none),
+    client('urllib', 'Python `urllib.request`', v.python, none),
+    client('httpx', 'Python `httpx`', v.httpx, none),
+    client('aiohttp', 'Python `aiohttp`', v.aiohttp, none),
+    client('ruby', 'Ruby `Net::HTTP`', v.ruby, none),
+    A.withApp({ threshold: 50, interval: 50 }, (app) => A.chromiumFetch(app.origin, 500)),
+    cap((app, q) => status(A.javaClient(`${app.origin}/slow?${q}`)), 8, 9),
+    cap((app, q) => status(A.goClient(`${app.origin}/slow?${q}`)), 5, 6),
+    cap(viaProxy(A.startApache), 9, 10),
+    cap(viaProxy(A.startCaddy), 5, 6),
+    cap(viaProxy(A.startGoProxy), 5, 6)
+  ])
+  java.notes += `; cap: ${javaCap}; default options: at most 8 (recognised)`
+  go.notes += `; cap: ${goCap}; default options: at most 5 (recognised)`
+  requests.notes += '; default options: none (recognised)'
+  urllib.notes += '; default options: none (recognised)'
+  const chromiumRow = { peer: 'Chromium headless, `fetch()` from a page', version: v.chromium, finalOk: yes(chromium.ok), seen: 'no API (skips every 1xx but 103)', notes: `${chromium.sent} × 102 sent` }
+  const forwarded = async (start, name, version, extra) => {
+    const get = (plugin) => A.throughProxy(plugin, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=400`, `${p.origin}/slow?ms=400`])).results)
+    const [results, withDefaults] = await Promise.all([get({ threshold: 50, interval: 50, limit: 3, peers: [] }), get({ threshold: 50, interval: 50 })])
+    const headersOf = (r) => { try { return JSON.parse(r?.body ?? '').headers } catch { return undefined } }
+    const upstream = headersOf(results[0]) ?? headersOf(withDefaults[0]) ?? {}
+    const added = Object.keys(upstream).filter((h) => /^(via|x-forwarded|x-varnish|x-real-ip|surrogate)/.test(h)).join(', ')
+    const ok = results.every((r) => r.status === 200)
+    return { peer: name, version, finalOk: yes(ok), seen: ok ? (results[0].interims.length > 0 ? `forwarded (${results[0].interims.length})` : 'dropped') : `${results.map((r) => r.status).join(', ')} to the client`, notes: `adds upstream: ${added || 'nothing recognisable'}; ${extra}` }
+  }
+  const timeoutPairFor = async (start, options) => (await Promise.all([{ threshold: 100, interval: 400, limit: 5, peers: [] }, null].map((p) =>
+    A.throughProxy(p, start, options, async (proxy) => (await curl([`${proxy.origin}/slow?ms=2300`], { timeout: 10_000 })).results[0]?.status ?? null)))).join(' with the plugin, ') + ' without'
+  const [apacheT, caddyT, squidT] = await Promise.all([timeoutPairFor(A.startApache, { timeout: 1 }), timeoutPairFor(A.startCaddy, { readTimeout: '1s' }), timeoutPairFor(A.startSquid, { readTimeout: 1 })])
+  const proxies = await Promise.all([
+    forwarded(A.startApache, 'Apache `mod_proxy_http`', v.apache, `cap: ${apacheCap}; \`ProxyPass timeout=1\`, 2.3 s handler: ${apacheT} (a 102 resets it); default options: at most 9 (recognised by X-Forwarded-Server)`),
+    forwarded(A.startCaddy, 'Caddy `reverse_proxy`', v.caddy, `cap: ${caddyCap}; \`read_timeout 1s\`, 2.3 s handler: ${caddyT} (a 102 resets it); not recognisable: recipe \`limit: 5\``),
+    forwarded(A.startSquid, 'Squid (reverse proxy, accel)', v.squid, `no cap seen up to 130; \`read_timeout 1 second\`, 2.3 s handler: ${squidT} (a 102 does not reset it)`),
+    forwarded(A.startGoProxy, 'Go `httputil.ReverseProxy`', v.go, `cap: ${goProxyCap}; not recognisable: recipe \`limit: 5\``),
+    forwarded(A.startVarnish, 'Varnish', v.varnish, 'a 1xx from the backend fails the fetch; default options: no 102 (recognised by X-Varnish), a clean 200')
+  ])
+  return [java, go, requests, urllib, httpx, aiohttp, ruby, chromiumRow, ...proxies]
+}
+
+/** The atlas rows, measured; exported for npm run interop. */
+export { atlasRows }
