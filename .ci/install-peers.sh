@@ -17,12 +17,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 for s in apache2 varnish squid caddy; do service "$s" stop >/dev/null 2>&1 || true; done
 pkill -x caddy 2>/dev/null || true
-java -version 2>&1 | head -n 1
+java -version 2>&1 | sed -n 1p
 go version
 chromium --version 2>/dev/null || true
 /usr/bin/python3 -c 'import httpx, aiohttp, requests, sys; print("python", sys.version.split()[0], "httpx", httpx.__version__, "aiohttp", aiohttp.__version__, "requests", requests.__version__)'
 ruby --version
-apache2 -v | head -n 1
+apache2 -v | sed -n 1p
 caddy version
-varnishd -V 2>&1 | head -n 1
-squid -v | head -n 1
+varnishd -V 2>&1 | sed -n 1p
+squid -v | sed -n 1p
