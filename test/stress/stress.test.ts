@@ -7,11 +7,13 @@ import { stress } from './engine.js'
 
 const script = fileURLToPath(new URL('../../scripts/stress.js', import.meta.url))
 
-// tap's process-info loader wraps child_process and adds itself to every child's NODE_OPTIONS, whatever env
-// the test passes. In the stress child it records every module and call site: on Node 24 the heap went
-// 10 -> 31 MB with it and 9 -> 15 MB without, the same with the plugin or a stand-in that sends no 102
-// (`--without-plugin`), so the growth is the harness's. `env -u NODE_OPTIONS` keeps it out: the child runs
-// the built dist/, which coverage does not measure, as a user's process would.
+// The child runs under tap's loader like every other process of the suite. On Node 24 and 26 the heap
+// check once failed there (10 -> 31 MB, against 9 -> 15 MB outside tap), and the same with a stand-in that
+// sends no 102 (`--without-plugin`): the harness's, not the plugin's. From Node 24.13 tap's process-info
+// loader hooks require() in-thread (module.registerHooks) and looks up the source map of every module it
+// sees; Node then keeps each parsed map, and the modules Fastify loads at ready() (three copies of ajv)
+// were loaded after the baseline. The engine now takes its baseline after a throwaway server has loaded
+// them: 29 -> 31 MB under tap, 12.5 -> 15 MB outside it.
 const SEED = 1_102
 
 // The short run of `npm run stress`, in a child process of its own: it needs --expose-gc for the heap
@@ -19,7 +21,7 @@ const SEED = 1_102
 // close" means something.
 t.test(`short stress run against the built plugin (seed ${SEED}, 3000 requests)`, async (t) => {
   const { stdout, stderr, code } = await new Promise<{ stdout: string, stderr: string, code: number }>((resolve) => {
-    execFile('env', ['-u', 'NODE_OPTIONS', process.execPath, '--expose-gc', script, '--seed', String(SEED), '--requests', '3000', '--concurrency', '48', '--max-seconds', '60', '--json'],
+    execFile(process.execPath, ['--expose-gc', script, '--seed', String(SEED), '--requests', '3000', '--concurrency', '48', '--max-seconds', '60', '--json'],
       { timeout: 90_000, maxBuffer: 8 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? Number(err.code ?? 1) : 0 }))
   })
@@ -32,7 +34,9 @@ t.test(`short stress run against the built plugin (seed ${SEED}, 3000 requests)`
   t.ok(report.aborted > 0 && report.http10 > 0 && report.pipelined > 0 && report.uploads > 0, 'aborts, HTTP/1.0, pipelining and uploads all happened')
   t.ok(report.interims > 1000, `plenty of 102s were sent (${report.interims})`)
   t.same(report.resourcesLeft, [], 'no timer or socket left after app.close()')
-  t.ok(report.heapAfterMB - report.heapBeforeMB < 16, 'heap back near its baseline after GC')
+  // A few MB of caches filled by the traffic itself (measured: +2 to +3 MB on Node 20 to 26, with or
+  // without the plugin); a per-request leak of even 2 KB would add 6 MB.
+  t.ok(report.heapAfterMB - report.heapBeforeMB < 8, `heap back near its baseline after GC (${report.heapBeforeMB} -> ${report.heapAfterMB} MB)`)
   t.equal(code, 0, stderr)
 })
 
