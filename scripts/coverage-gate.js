@@ -30,7 +30,12 @@ function regions (file) {
 
 const gaps = []
 const allowed = []
+const totals = { statements: [0, 0], branches: [0, 0], functions: [0, 0] }
+const count = (kind, hits) => { totals[kind][0] += hits > 0 ? 1 : 0; totals[kind][1]++ }
 for (const [file, cov] of Object.entries(report)) {
+  for (const hits of Object.values(cov.s)) count('statements', hits)
+  for (const hits of Object.values(cov.f)) count('functions', hits)
+  for (const counts of Object.values(cov.b)) for (const hits of counts) count('branches', hits)
   const marked = regions(file)
   const where = relative(process.cwd(), file)
   const note = (kind, line) => {
@@ -47,6 +52,8 @@ for (const [file, cov] of Object.entries(report)) {
 }
 
 const mode = union ? 'the union of the Node lines' : `Node ${process.version}`
+const pct = ([hit, all]) => `${hit}/${all} (${(100 * hit / all).toFixed(2)} %)`
+console.log(`coverage (${mode}), ${Object.keys(report).length} files: statements ${pct(totals.statements)}, branches ${pct(totals.branches)}, functions ${pct(totals.functions)}`)
 if (allowed.length > 0) console.log(`coverage gate (${mode}): ${allowed.length} gap(s) in code this Node line does not run, left to the union of lines: ${[...new Set(allowed.map((a) => a.split(' ')[0]))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`)
 if (gaps.length > 0) {
   console.error(`coverage gate (${mode}): not covered:\n  ${gaps.join('\n  ')}`)

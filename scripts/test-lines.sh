@@ -20,10 +20,12 @@ for line in $lines; do
   echo
   echo "=== npm test on Node $version (npm package node@$line)"
   started=$SECONDS
-  PATH="$bin:$PATH" npm test
+  PATH="$bin:$PATH" npm test 2>&1 | tee "$union/$line.log"
   # Each run's raw V8 coverage, kept for the union (tap clears .tap/coverage at the start of a run).
   mkdir -p "$union/$line" && cp .tap/coverage/*.json "$union/$line/"
-  summary+=("Node $version: npm test passed in $((SECONDS - started)) s")
+  tests=$(grep -o '# { total: [0-9]*, pass: [0-9]*' "$union/$line.log" | tail -n 1 | sed 's/# { //')
+  gate=$(grep -o 'coverage gate (Node [^)]*): .*' "$union/$line.log" | tail -n 1)
+  summary+=("Node $version: npm test passed in $((SECONDS - started)) s; tap $tests; $gate")
 done
 rm -rf .tap/coverage && mkdir -p .tap/coverage
 for line in $lines; do cp "$union/$line"/*.json .tap/coverage/; done
