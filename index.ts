@@ -1,9 +1,13 @@
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
-import { kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
+import type { RouteOptions as RouteOptionsOf } from 'fastify'
+import { checkRoute } from './lib/checks.js'
+import { kManual, kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
 import { acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
-import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions } from './lib/options.js'
+import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions, type RouteOptions } from './lib/options.js'
+
+export { knownPeers, type PeerRule } from './lib/peers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,9 +33,20 @@ declare module 'fastify' {
 
 type Hook = (...args: never[]) => unknown
 
-function append<T extends Hook> (hooks: T | T[] | undefined, hook: T): T[] {
-  if (hooks === undefined) return [hook]
-  return Array.isArray(hooks) ? [...hooks, hook] : [hooks, hook]
+// The hooks this plugin put on routes: a registration in a child context replaces its parent's on the
+// routes declared there, so that the innermost options win and no route gets two emitters.
+const ours = new WeakSet<Hook>()
+
+function withHook<T extends Hook> (hooks: T | T[] | undefined, hook: T | null): T | T[] | undefined {
+  const list = hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]
+  const kept = list.filter((h) => !ours.has(h))
+  // A route this plugin does not touch keeps its hooks exactly as they were declared.
+  if (hook === null && kept.length === list.length) return hooks
+  if (hook !== null) {
+    ours.add(hook)
+    kept.push(hook)
+  }
+  return kept
 }
 
 const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, options, done) => {
@@ -43,15 +58,33 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
     return
   }
   acceptProcessingExpectation(fastify.server)
-  fastify.decorateReply(kState, null)
-  fastify.decorateReply('processing', manualProcessing(defaults))
-  fastify.decorateReply('processingSent', { getter: sentCount })
+  if (!fastify.hasReplyDecorator('processing')) {
+    fastify.decorateReply(kState, null)
+    fastify.decorateReply('processing', manualProcessing(defaults))
+    fastify.decorateReply('processingSent', { getter: sentCount })
+  }
+  const config = fastify.initialConfig as { connectionTimeout: number, handlerTimeout?: number }
+  const seen: Array<{ route: RouteOptionsOf, resolved: RouteOptions }> = []
   fastify.addHook('onRoute', (route) => {
-    const resolved = routeOptions(defaults, route.config?.processing, `${String(route.method)} ${route.url}`)
-    if (resolved === null) return
-    const { onRequest, onSend } = routeHooks(resolved)
-    route.onRequest = append(route.onRequest, onRequest)
-    route.onSend = append(route.onSend, onSend)
+    const label = `${String(route.method)} ${route.url}`
+    // Fastify >= 5.8: a handlerTimeout aborts request.signal and answers 503; earlier versions have none.
+    const deadline = route.handlerTimeout ?? config.handlerTimeout ?? 0
+    const resolved = routeOptions(defaults, route.config?.processing, label, deadline)
+    const hooks = resolved === null ? null : routeHooks(resolved)
+    route.onRequest = withHook(route.onRequest, hooks?.onRequest ?? null)
+    route.onSend = withHook(route.onSend, hooks?.onSend ?? null)
+    const manual = resolved ?? (route.config?.processing === false ? null : defaults)
+    route.config = { ...route.config, [kManual]: manual } as typeof route.config
+    if (resolved !== null && route.method !== 'HEAD') seen.push({ route, resolved })
+  })
+  fastify.addHook('onReady', function (next) {
+    for (const { route, resolved } of seen) {
+      // Skipped where a registration in a child context took the route over: it says its own.
+      if ((route.config as Record<symbol, unknown>)[kManual] === resolved) {
+        checkRoute(resolved, config, fastify.log)
+      }
+    }
+    next()
   })
   done()
 }

@@ -1,10 +1,17 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
-import { MAX_DELAY, type ResolvedOptions } from './options.js'
+import type { ResolvedOptions, RouteOptions } from './options.js'
+import type { PeerRule } from './peers.js'
+import { Scheduler, Slot } from './scheduler.js'
 import { transportFor, type Transport } from './transport.js'
 
 /** Where a reply keeps its processing state (a reply decorator, so every reply has the same shape). */
 export const kState = Symbol('fastify-processing.state')
+/**
+ * Where a route's config keeps the options `reply.processing()` uses on that route when it did not opt in:
+ * set in onRoute by the innermost registration of the plugin, `null` when the route opted out.
+ */
+export const kManual = Symbol('fastify-processing.manual')
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -19,80 +26,108 @@ const REFUSED = 2
 const NO_HEADERS: InterimHeaders = []
 const EXPECT_102 = /(?:^|,)\s*102-processing\s*(?:,|$)/i
 
-/** One request's 102s: how many went out, and the timer for the next one. */
-class RequestState {
+/** One request's 102s: how many went out, its place in the schedule, and whether it may get more. */
+class RequestState extends Slot {
   sent = 0
-  timer: NodeJS.Timeout | null = null
-  /** When the next automatic 102 is due, on the performance.now() clock; drift is corrected against it. */
-  due = 0
   gate = UNDECIDED
+  /** The most 102s this request may get: the route's `limit`, lowered for a peer that cannot take more. */
+  limit: number
   /** Set once the final response starts or the connection closes: no automatic 102 after that. */
   stopped = false
 
   constructor (
     readonly request: FastifyRequest,
     readonly reply: FastifyReply,
-    readonly options: ResolvedOptions,
+    readonly options: ResolvedOptions & Partial<RouteOptions>,
     readonly transport: Transport
-  ) {}
+  ) {
+    super()
+    this.limit = options.limit
+  }
+}
+
+function warnOnce (state: RequestState, err: unknown, message: string): void {
+  const { options } = state
+  if (options.warned) return
+  options.warned = true
+  state.request.log.warn({ err, route: options.route }, `fastify-processing: ${message} (logged once per route)`)
+}
+
+function matches (state: RequestState, peer: PeerRule): boolean {
+  try {
+    return peer.match(state.request) === true
+  } catch (err) {
+    // A rule that cannot decide is taken as a match: a peer row exists to hold 102s back.
+    warnOnce(state, err, `peer rule "${peer.name}" threw, so it is taken as a match`)
+    return true
+  }
 }
 
 function decide (state: RequestState): boolean {
   const { options, request } = state
   if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) return false
-  if (options.when === null) return true
-  try {
-    return options.when(request) === true
-  } catch (err) {
-    if (!options.whenFailed) {
-      options.whenFailed = true
-      request.log.warn({ err }, 'fastify-processing: `when` threw, so this request gets no 102 (logged once per route)')
+  for (const peer of options.peers) {
+    if (peer.limit < state.limit && matches(state, peer)) {
+      state.limit = peer.limit
+      request.log.debug({ peer: peer.name, limit: peer.limit }, 'fastify-processing: known peer, 102s limited')
     }
+  }
+  if (state.limit <= state.sent || options.when === null) return state.limit > state.sent
+  let allowed: unknown
+  try {
+    allowed = options.when(request)
+  } catch (err) {
+    warnOnce(state, err, '`when` threw, so this request gets no 102')
     return false
   }
+  if (typeof allowed !== 'boolean') {
+    // A promise is truthy: taken as a yes it would send 102s its author meant to refuse, and awaiting it
+    // would let a 102 go out after the final response.
+    warnOnce(state, undefined, `\`when\` must return true or false synchronously, returned ${typeof allowed === 'object' && allowed !== null ? allowed.constructor.name : typeof allowed}, so this request gets no 102`)
+    return false
+  }
+  return allowed
 }
 
 /** Writes one 102 if every wire rule allows it; the single gate for automatic and manual 102s. */
-function send (state: RequestState, headers: InterimHeaders): boolean {
-  const { reply, transport } = state
-  if (state.sent >= state.options.limit || reply.sent || !transport.open(reply.raw) || !transport.received(state.request.raw)) {
+function send (state: RequestState, headers: InterimHeaders, manual: boolean): boolean {
+  const { reply, transport, request } = state
+  if (state.sent >= state.limit || reply.sent || !transport.open(reply.raw) || !transport.received(request.raw)) {
     return false
   }
+  // With a handlerTimeout, Fastify made the signal already (reading it costs nothing then); once it aborts,
+  // the 503 is on its way, and a 102 now would only delay it.
+  if (state.options.deadline !== undefined && state.options.deadline > 0 && request.signal.aborted) return false
   if (state.gate === UNDECIDED) state.gate = decide(state) ? ALLOWED : REFUSED
-  if (state.gate === REFUSED) return false
+  if (state.gate === REFUSED || state.sent >= state.limit) return false
   transport.write(reply.raw, headers)
   state.sent++
-  state.request.log.trace({ processingSent: state.sent }, 'fastify-processing: 102 Processing sent')
+  request.log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
   return true
 }
 
-function arm (state: RequestState, due: number): void {
-  state.due = due
-  // setTimeout + unref (not setInterval): a timer never holds the process open, and a tick that runs
-  // late does not pile up behind others. The delay is measured against `due`, so lateness does not
-  // accumulate from one 102 to the next.
-  // A timer fires on libuv's millisecond clock, which can run up to 1 ms ahead of performance.now(),
-  // so `due - now` can exceed the interval by a fraction: capped, or 2^31 - 1 would overflow to 1 ms.
-  state.timer = setTimeout(tick, Math.min(MAX_DELAY, Math.max(1, due - performance.now())), state).unref()
-}
-
-function tick (state: RequestState): void {
-  state.timer = null
-  const { request, reply, transport } = state
+function fire (slot: Slot): void {
+  const state = slot as RequestState
+  const { request, reply, transport, options } = state
   if (!transport.received(request.raw) && !reply.sent && transport.open(reply.raw)) {
     // A 102 promises the complete request was received: a slow upload gets its first one right after
     // its last byte. 'end' fires once the body is consumed, before the handler runs.
-    request.raw.once('end', () => { if (!state.stopped) tick(state) })
+    request.raw.once('end', () => { if (!state.stopped) fire(state) })
     return
   }
-  if (!send(state, NO_HEADERS) || state.sent >= state.options.limit) return
-  const next = state.due + state.options.interval
-  arm(state, next > performance.now() ? next : performance.now() + state.options.interval)
+  if (!send(state, NO_HEADERS, false) || state.sent >= state.limit) return
+  // Counted from when it was due, not from now: each 102 keeps its place in the wave, so the gaps stay
+  // even. One that ran a whole interval late is not followed by a catch-up burst.
+  const now = performance.now()
+  const next = state.due + options.interval
+  scheduler.add(state, options.interval, next > now ? next : now + options.interval)
 }
 
+/** The one schedule of every waiting request in this process. */
+export const scheduler = new Scheduler(fire)
+
 function stop (state: RequestState): void {
-  if (state.timer !== null) clearTimeout(state.timer)
-  state.timer = null
+  scheduler.remove(state)
   state.stopped = true
 }
 
@@ -107,21 +142,29 @@ function onResponseClose (this: { [kResponseState]: RequestState }): void {
   state.request.log.debug({ processingSent: state.sent }, 'fastify-processing: response closed')
 }
 
+/** Starts the automatic 102s of one request; exported for the scheduler's benchmarks. */
+export function startProcessing (request: FastifyRequest, reply: FastifyReply, options: RouteOptions, transport: Transport): RequestState {
+  const state = new RequestState(request, reply, options, transport)
+  reply[kState] = state
+  // The threshold counts from the request's arrival, which Fastify timed (elapsedTime) if anything asked
+  // it to; otherwise from now, after the hooks that ran before this one.
+  scheduler.add(state, options.threshold, performance.now() - reply.elapsedTime + options.threshold)
+  // 'close' follows the end of every response, and every abort, error, timeout or hijacked reply that
+  // ends: the one place that sees them all.
+  const raw = reply.raw as typeof reply.raw & { [kResponseState]: RequestState }
+  raw[kResponseState] = state
+  raw.on('close', onResponseClose)
+  return state
+}
+
+export { stop as stopProcessing }
+
 /** The hooks of one opted-in route, made once when the route is declared. */
-export function routeHooks (options: ResolvedOptions): { onRequest: onRequestHookHandler, onSend: onSendHookHandler } {
+export function routeHooks (options: RouteOptions): { onRequest: onRequestHookHandler, onSend: onSendHookHandler } {
   return {
     onRequest (request, reply, done) {
       const transport = transportFor(request.raw)
-      if (transport !== null) {
-        const state = new RequestState(request, reply, options, transport)
-        reply[kState] = state
-        arm(state, performance.now() + options.threshold)
-        // 'close' follows the end of every response, and every abort, error, timeout or hijacked
-        // reply that ends: the one place that sees them all.
-        const raw = reply.raw as typeof reply.raw & { [kResponseState]: RequestState }
-        raw[kResponseState] = state
-        raw.on('close', onResponseClose)
-      }
+      if (transport !== null) startProcessing(request, reply, options, transport)
       done()
     },
     onSend (_request, reply, payload, done) {
@@ -138,15 +181,19 @@ export function manualProcessing (defaults: ResolvedOptions): (this: FastifyRepl
     const interim = headers === undefined ? NO_HEADERS : interimHeaders(headers)
     let state = this[kState]
     if (state === null) {
-      // A route that did not opt in: the plugin's options apply, and no timer is started.
+      // A route that did not opt in: the options of the registration that saw it declared (the first
+      // registration's for a route none saw), and no timer. One that opted out with `processing: false`
+      // gets none: that is the switch for a path whose peers break on 102, and a helper deep in shared
+      // code must not undo it.
+      const options = (this.request.routeOptions.config as { [kManual]?: ResolvedOptions | null })[kManual]
       const transport = transportFor(this.request.raw)
-      if (transport === null) return false
-      state = this[kState] = new RequestState(this.request, this, defaults, transport)
+      if (options === null || transport === null) return false
+      state = this[kState] = new RequestState(this.request, this, options ?? defaults, transport)
     }
-    if (!send(state, interim)) return false
-    if (state.timer !== null) {
-      clearTimeout(state.timer)
-      arm(state, performance.now() + state.options.interval)
+    if (!send(state, interim, true)) return false
+    if (state.lane !== null) {
+      scheduler.remove(state)
+      scheduler.add(state, state.options.interval, performance.now() + state.options.interval)
     }
     return true
   }

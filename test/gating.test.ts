@@ -1,26 +1,16 @@
 import type { FastifyReply } from 'fastify'
 import { execFile } from 'node:child_process'
 import http2 from 'node:http2'
-import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import t from 'tap'
 import processing from '../index.js'
-import { rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
+import { captureLogs, rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
 
 const run = promisify(execFile)
 
 const untilSent = (n: number) => async (_req: unknown, reply: FastifyReply) => {
   await until(() => reply.processingSent === n, `${n} 102s`)
   return { sent: n }
-}
-
-/** A logger that keeps every line it writes. */
-function captureLogs (): { lines: Array<Record<string, unknown>>, logger: { level: string, stream: Writable } } {
-  const lines: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() }
-  })
-  return { lines, logger: { level: 'trace', stream } }
 }
 
 const expectRequest = (expect: string): string =>

@@ -3,6 +3,7 @@ import { createHook } from 'node:async_hooks'
 import http from 'node:http'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import processing, { type FastifyProcessingOptions } from '../index.js'
 
@@ -96,8 +97,8 @@ export function statusLines (text: string): number[] {
 const ours = new Set<number>()
 createHook({
   init (id, type) {
-    // Only timers armed by the plugin's emitter, ref'd or not (getActiveResourcesInfo skips unref'd ones).
-    if (type === 'Timeout' && new Error().stack?.includes('lib/emitter.')) ours.add(id)
+    // Only timers armed by the plugin's scheduler, ref'd or not (getActiveResourcesInfo skips unref'd ones).
+    if ((type === 'Timeout' || type === 'Immediate') && new Error().stack?.includes('lib/scheduler.')) ours.add(id)
   },
   destroy (id) { ours.delete(id) }
 }).enable()
@@ -106,4 +107,13 @@ createHook({
 export async function liveTimers (): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve)) // destroy hooks are reported asynchronously
   return ours.size
+}
+
+/** A logger that keeps every line it writes. */
+export function captureLogs (level = 'trace'): { lines: Array<Record<string, unknown>>, logger: { level: string, stream: Writable } } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb() }
+  })
+  return { lines, logger: { level, stream } }
 }
