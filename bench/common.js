@@ -33,12 +33,13 @@ export function median (values) {
  */
 export class Child {
   /** `cpu`: pin the process to this CPU (taskset), so that it never shares a core with the load. */
-  constructor (script, args = [], execArgv = [], { cpu } = {}) {
+  /** `node`: another Node binary to run it with (the scale table on Node 24 / 26). */
+  constructor (script, args = [], execArgv = [], { cpu, node = process.execPath } = {}) {
     const argv = [...execArgv, script, ...args]
     const stdio = ['ignore', 'inherit', 'inherit', 'ipc']
     this.proc = cpu === undefined
-      ? spawn(process.execPath, argv, { stdio })
-      : spawn('taskset', ['-c', String(cpu), process.execPath, ...argv], { stdio })
+      ? spawn(node, argv, { stdio })
+      : spawn('taskset', ['-c', String(cpu), node, ...argv], { stdio })
     this.queue = []
     this.waiters = []
     this.exited = false

@@ -193,14 +193,13 @@ if (scale !== null) {
     `heap ≤ ${TARGETS.heapPerRequest} B/request, lateness p99 ≤ ${TARGETS.lateP99} ms, and the last 102 before the handler wakes ` +
     'no later (median, ±1 ms) than the first.')
   out.push('')
-  table('This plugin (dist/): one Node timer per pending request', figures('plugin'))
-  table('Prototype (bench/alt-emitter.js): one shared schedule per route', figures('alt'))
+  table('This plugin (dist/): the shared scheduler', figures('plugin'))
   out.push('### Details')
   out.push('')
   out.push('| N | design | ramp ms | 102s/s sent | loop delay max ms | lateness max ms | last 102 (due as the handler wakes) p99 ms | 102 counts (count: requests) | no-plugin heap B/request | other processes, client included (cores) |')
   out.push('|---|---|---|---|---|---|---|---|---|---|')
   for (const row of scale) {
-    for (const name of ['plugin', 'alt']) {
+    for (const name of ['plugin']) {
       const f = scaleFigures(row, name)
       const counts = Object.entries(f.counts).map(([k, v]) => `${k}: ${v}`).join(', ')
       out.push(`| ${row.n} | ${name} | ${fmt(f.rampMs, 0)} | ${fmt(f.sentPerSecond, 0)} | ${fmt(f.eldMax, 1)} | ${fmt(f.lateMax, 1)} | ` +
@@ -210,7 +209,7 @@ if (scale !== null) {
   out.push('')
   out.push(`Lateness by rank at N = ${nTop}, median (p99) in ms, 1st to ${ordinal(scale.at(-1).timing.plugin.lastK + 1)} 102: drift would grow along the row.`)
   out.push('')
-  for (const name of ['plugin', 'alt']) {
+  for (const name of ['plugin']) {
     const byK = scale.at(-1).timing[name].byK
     out.push(`- ${name}: ${byK.map((k) => `${fmt(k.p50, 1)} (${fmt(k.p99, 0)})`).join(', ')}`)
   }
@@ -296,6 +295,5 @@ if (scale !== null) {
   }
   summary.n = top.n
   summary.plugin = brief('plugin')
-  summary.alt = brief('alt')
 }
 console.log(JSON.stringify(summary))

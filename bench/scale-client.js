@@ -111,6 +111,9 @@ function finish () {
   const byK = Array.from({ length: lastK + 1 }, () => [])
   // Lateness of the 102s due while the handler still sleeps (k <= lastK), and of the ones after.
   const racing = []
+  // Gap error: between two consecutive 102s of one request, both due before the handler wakes, how far
+  // the gap is from the interval (either way).
+  const gaps = []
   const counts = new Map()
   let ok = 0
   let countOk = 0
@@ -133,6 +136,7 @@ function finish () {
       if (k <= lastK) {
         lateness.push(late)
         byK[k].push(late)
+        if (k > 0) gaps.push(Math.abs(c.times[k] - c.times[k - 1] - interval))
       } else {
         racing.push(late)
       }
@@ -153,6 +157,10 @@ function finish () {
     lateP99: percentile(lateness, 99),
     lateMax: percentile(lateness, 100),
     lateMin: percentile(lateness, 0),
+    gapP50: percentile(gaps, 50),
+    gapP99: percentile(gaps, 99),
+    gapMax: percentile(gaps, 100),
+    gapN: gaps.length,
     racingN: racing.length,
     racingP99: percentile(racing, 99),
     lastK,

@@ -1,21 +1,21 @@
-// The server of the scale benchmark. One Fastify app, three routes that each sleep `sleep` ms, and the
+// The server of the scale benchmark. One Fastify app, two routes that each sleep `sleep` ms, and the
 // load client sends N requests to one of them per phase, over the same N keep-alive connections:
 //   /plugin  this plugin (dist/), in its own encapsulated scope: threshold and interval from argv
 //   /bare    no plugin at all (the root scope has neither its hooks nor its decorators); the bench
-//            sends 102s with bare res.writeProcessing() calls in one loop per interval: the floor
-//   /alt     the alternative emitter prototyped in alt-emitter.js
-// and a `-hold` twin of each for the heap phases. Run with --expose-gc. The parent drives it over IPC:
+//            sends 102s with bare writes (writeProcessing(), or writeInformation() where Node has it,
+//            as the plugin does) in one loop per interval: the floor
+// a `-hold` twin of each for the heap phases, and /fast, answering at once, which a probe process
+// hammers during the waves (its latency against the same probe on an idle server). Run with --expose-gc. The parent drives it over IPC:
 // {cmd: 'phase', name, kind: 'timing' | 'heap', n}; it answers {type: 'ready'} once the idle heap is
 // measured, and {type: 'metrics'} once the phase's figures are in.
 import Fastify from 'fastify'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import processing from '../dist/index.js'
-import altProcessing, { altStats } from './alt-emitter.js'
 import { machineBusyMs, now } from './common.js'
 
 const { threshold, interval, sleep: sleepMs } = JSON.parse(process.argv[2])
-const ELD_RESOLUTION = 10
+const ELD_RESOLUTION = 2
 // Ends the measurement windows this long before the first final response is due.
 const TAIL_MARGIN = 300
 
@@ -26,7 +26,7 @@ app.decorateRequest('arrival', 0)
 // Root hook: runs first on every route, before the plugin's own onRequest, in every phase alike.
 app.addHook('onRequest', (request, reply, done) => {
   request.arrival = now()
-  if (phase !== null) arrived(reply)
+  if (phase !== null && request.routeOptions.config.fast !== true) arrived(reply)
   done()
 })
 
@@ -53,11 +53,7 @@ await app.register(async (scope) => {
   scope.get('/plugin', { config: { processing: true } }, handler)
   scope.get('/plugin-hold', { config: { processing: { threshold: HOUR } } }, hold)
 })
-await app.register(async (scope) => {
-  await scope.register(altProcessing, { threshold, interval, limit: 1000 })
-  scope.get('/alt', { config: { processing: true } }, handler)
-  scope.get('/alt-hold', { config: { processing: { threshold: HOUR } } }, hold)
-})
+app.get('/fast', { config: { fast: true } }, () => ({ hello: 'world' }))
 
 // How many 102s have gone out in this phase so far.
 const counters = {
@@ -66,8 +62,7 @@ const counters = {
     for (const reply of phase.pending) sent += reply.processingSent
     return sent
   },
-  bare: () => floorSent,
-  alt: () => altStats.sent
+  bare: () => floorSent
 }
 
 let floorSent = 0
@@ -76,7 +71,8 @@ function floorTick () {
   const t = now()
   for (const reply of phase.pending) {
     if (t - reply.request.arrival >= threshold - 1) {
-      reply.raw.writeProcessing()
+      if (typeof reply.raw.writeInformation === 'function') reply.raw.writeInformation(102, {})
+      else reply.raw.writeProcessing()
       floorSent++
     }
   }
@@ -120,6 +116,7 @@ async function measure () {
   m.windowMs = end - start
   if (end - start < 200) {
     m.error = `ramp of ${m.rampMs.toFixed(0)} ms leaves no steady-state window`
+    process.send({ type: 'probe', start: 0, end: 0 })
     process.send({ type: 'metrics', phase: p.name, metrics: m })
     return
   }
@@ -146,7 +143,9 @@ async function measure () {
   // CPU used by every other process (the load client included) during the window, in cores.
   m.othersCores = (busy1 - busy0 - m.cpuUs / 1000) / (t1 - t0)
 
-  // Event-loop delay in the second half (the histogram's own timer stays out of the CPU figure).
+  // Event-loop delay in the second half (the histogram's own timer stays out of the CPU figure), while
+  // the probe hammers /fast.
+  process.send({ type: 'probe', start: now(), end })
   const h = monitorEventLoopDelay({ resolution: ELD_RESOLUTION })
   h.enable()
   await sleep(end - now())

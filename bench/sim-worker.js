@@ -1,0 +1,164 @@
+// One level of the socket-free simulation, in its own process (run with --expose-gc):
+//   node --expose-gc bench/sim-worker.js '{"n":100000,"threshold":1000,"interval":1000,"waves":4}'
+// N requests start at the same instant (the worst burst: every 102 of a wave is due in the same
+// millisecond) through the emitter's own startProcessing(), scheduled by the real scheduler, and a
+// counting transport stands in for the sockets. Printed as one JSON line:
+//   heap per pending request  (heap with N pending, after GC, minus the same N fake requests idle) / N
+//   CPU per 102               process CPU over the waves of the CPU window / 102s counted in it
+//   longest slice             the scheduler's own record: the longest the loop was blocked
+//   loop delay                monitorEventLoopDelay over the later waves (none of it in the CPU window)
+//   lateness, gap error       per 102: write time - due time; gap between a request's consecutive 102s
+//                             minus the interval
+// A floor is measured in the same process: the same counting write, called in one plain loop.
+import { EventEmitter } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { scheduler, startProcessing, stopProcessing, kState } from '../dist/lib/emitter.js'
+import { pluginOptions, routeOptions } from '../dist/lib/options.js'
+
+const { n, threshold, interval, waves, cpuWaves = 2 } = JSON.parse(process.argv[2])
+const HOUR = 3_600_000
+
+const log = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
+
+// Lateness and gap error in a histogram of 0.1 ms buckets (no per-102 allocation, even at 4 million).
+class Histogram {
+  constructor () { this.buckets = new Float64Array(200_001); this.count = 0; this.max = 0 }
+  add (ms) {
+    const v = Math.abs(ms)
+    this.buckets[Math.min(200_000, Math.round(v * 10))]++
+    this.count++
+    if (v > this.max) this.max = v
+  }
+
+  percentile (p) {
+    const rank = Math.ceil((p / 100) * this.count)
+    let seen = 0
+    for (let i = 0; i < this.buckets.length; i++) {
+      seen += this.buckets[i]
+      if (seen >= rank && seen > 0) return i / 10
+    }
+    return NaN
+  }
+}
+
+let writes = 0
+let lateness = null
+let gaps = null
+const transport = {
+  received () { return true },
+  open () { return true },
+  write (res) {
+    writes++
+    const t = performance.now()
+    res.count++
+    if (lateness !== null) {
+      lateness.add(t - res.reply[kState].due)
+      if (res.last > 0) gaps.add(t - res.last - interval)
+    }
+    res.last = t
+  }
+}
+
+function makeRequests (count) {
+  const list = new Array(count)
+  for (let i = 0; i < count; i++) {
+    const raw = new EventEmitter()
+    raw.count = 0
+    raw.last = 0
+    const request = { raw: {}, headers: {}, log, signal: null }
+    const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null }
+    raw.reply = reply
+    list[i] = reply
+  }
+  return list
+}
+
+function heapAfterGc () {
+  globalThis.gc()
+  globalThis.gc()
+  return process.memoryUsage().heapUsed
+}
+
+const defaults = pluginOptions({})
+const hold = routeOptions(defaults, { threshold: HOUR, interval: HOUR }, 'GET /hold')
+const timed = routeOptions(defaults, { threshold, interval, limit: 1000 }, 'GET /sim')
+
+// Heap: N requests pending, as between two 102s.
+let replies = makeRequests(n)
+const idle = heapAfterGc()
+let states = new Array(n)
+for (let i = 0; i < n; i++) states[i] = startProcessing(replies[i].request, replies[i], hold, transport)
+const pending = heapAfterGc()
+const heapPerRequest = (pending - idle) / n
+for (let i = 0; i < n; i++) stopProcessing(states[i])
+if (scheduler.size !== 0) throw new Error(`scheduler still holds ${scheduler.size} after stopping every request`)
+states = null
+replies = null
+
+// Floor: the counting write alone, in one plain loop over N fresh responses.
+replies = makeRequests(n)
+const floorCpu0 = process.cpuUsage()
+for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) transport.write(replies[i].raw, [])
+const floorCpu = process.cpuUsage(floorCpu0)
+const floorUs = (floorCpu.user + floorCpu.system) / (3 * n)
+for (const r of replies) { r.raw.count = 0; r.raw.last = 0 }
+writes = 0
+heapAfterGc()
+
+// The burst: every request starts "at" t0, whatever time the loop below takes to start them all.
+states = new Array(n)
+const t0 = performance.now()
+for (let i = 0; i < n; i++) {
+  replies[i].elapsedTime = performance.now() - t0
+  states[i] = startProcessing(replies[i].request, replies[i], timed, transport)
+}
+const startMs = performance.now() - t0
+if (startMs > threshold - 100) throw new Error(`starting ${n} requests took ${startMs.toFixed(0)} ms, past the threshold`)
+lateness = new Histogram()
+gaps = new Histogram()
+
+// CPU window: waves 1..cpuWaves (from 50 ms before the first is due to 50 ms before the next one after).
+await sleep(t0 + threshold - 50 - performance.now())
+scheduler.longestSlice = 0
+const w0 = writes
+const cpu0 = process.cpuUsage()
+await sleep(t0 + threshold + cpuWaves * interval - 50 - performance.now())
+const cpu = process.cpuUsage(cpu0)
+const cpuWindowWrites = writes - w0
+// Loop delay over the remaining waves.
+const eld = monitorEventLoopDelay({ resolution: 1 })
+eld.enable()
+await sleep(t0 + threshold + (waves - 1) * interval + 400 - performance.now())
+eld.disable()
+const endOfWaves = writes
+
+// Every request ends: its final response stops it.
+for (const s of states) stopProcessing(s)
+let complete = 0
+for (const r of replies) if (r.raw.count === waves) complete++
+
+const delay = (ns) => Math.max(0, ns / 1e6 - 1)
+console.log(JSON.stringify({
+  n,
+  node: process.version,
+  heapPerRequest,
+  startMs,
+  floorUs,
+  cpuPer102Us: (cpu.user + cpu.system) / cpuWindowWrites,
+  cpuWindowWrites,
+  writes: endOfWaves,
+  expected: n * waves,
+  complete,
+  leftInScheduler: scheduler.size,
+  longestSliceMs: scheduler.longestSlice,
+  eldP99: delay(eld.percentile(99)),
+  eldMax: delay(eld.max),
+  lateP50: lateness.percentile(50),
+  lateP99: lateness.percentile(99),
+  lateMax: lateness.max,
+  gapP50: gaps.percentile(50),
+  gapP99: gaps.percentile(99),
+  gapMax: gaps.max,
+  heapTotalMiB: process.memoryUsage().heapTotal / 2 ** 20
+}))
