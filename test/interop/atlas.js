@@ -3,13 +3,12 @@
 // these functions measure, and by the matrix (npm run interop), so that the README and CI agree.
 import { spawn } from 'node:child_process'
 import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import processing from '../../dist/index.js'
-import { freePort, run } from './peers.js'
+import { daemon, freePort, run } from './peers.js'
 
 /** Debian's python3: the one with python3-httpx, -aiohttp and -requests (a pyenv python3 may shadow it). */
 export const PYTHON = '/usr/bin/python3'
@@ -283,42 +282,6 @@ export async function chromiumFetch (origin, ms) {
   }
 }
 
-/** Waits until something accepts connections on a loopback port. */
-async function listening (port, child, what, ms = 15_000) {
-  const deadline = performance.now() + ms
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`)
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
-      socket.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await sleep(25)
-  }
-  throw new Error(`${what} did not listen on ${port} within ${ms} ms`)
-}
-
-/** A proxy in the foreground on a free loopback port; `stop()` ends it and removes its folder. */
-async function proxy (what, dir, port, cmd, args, env = process.env) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
-  let output = ''
-  child.stdout.on('data', (d) => { output += d })
-  child.stderr.on('data', (d) => { output += d })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))])
-    await rm(dir, { recursive: true, force: true })
-  }
-  try {
-    await listening(port, child, what)
-  } catch (err) {
-    await stop()
-    throw new Error(`${err.message}\n${output}`)
-  }
-  return { port, origin: `http://127.0.0.1:${port}`, stop, output: () => output }
-}
-
 /** Apache httpd with mod_proxy_http in front of `upstream`; `timeout` is ProxyPass's, in seconds. */
 export async function startApache (upstream, { timeout = 30 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'fp-apache-'))
@@ -332,7 +295,7 @@ export async function startApache (upstream, { timeout = 30 } = {}) {
     `DefaultRuntimeDir ${dir}`, 'LogLevel warn',
     `ProxyPass / http://127.0.0.1:${upstream}/ timeout=${timeout}`, `ProxyPassReverse / http://127.0.0.1:${upstream}/`
   ].join('\n') + '\n')
-  return proxy('apache2', dir, port, 'apache2', ['-X', '-f', join(dir, 'httpd.conf')])
+  return daemon('apache2', 'apache2', ['-X', '-f', join(dir, 'httpd.conf')], port, dir)
 }
 
 /** Caddy's reverse_proxy in front of `upstream`; `readTimeout` is its transport's read_timeout. */
@@ -351,7 +314,7 @@ http://127.0.0.1:${port} {
   }
 }
 `)
-  return proxy('caddy', dir, port, 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')],
+  return daemon('caddy', 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], port, dir,
     { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir })
 }
 
@@ -359,10 +322,10 @@ http://127.0.0.1:${port} {
 export async function startVarnish (upstream, { firstByteTimeout = 60 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'fp-varnish-'))
   const port = await freePort()
-  return proxy('varnishd', dir, port, 'varnishd', [
+  return daemon('varnishd', 'varnishd', [
     '-F', '-j', 'none', '-n', dir, '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${upstream}`,
     '-p', `first_byte_timeout=${firstByteTimeout}`, '-s', 'malloc,16m'
-  ])
+  ], port, dir)
 }
 
 /** Squid as a reverse proxy (accel mode) in front of `upstream`; `readTimeout` in seconds. */
@@ -377,7 +340,7 @@ export async function startSquid (upstream, { readTimeout = 30 } = {}) {
     'cache_effective_user proxy', 'shutdown_lifetime 0 seconds', 'max_filedescriptors 1024'
   ].join('\n') + '\n')
   await chown(join(dir, 'run'), 13, 13).catch(() => {})
-  return proxy('squid', dir, port, 'squid', ['-N', '-f', join(dir, 'squid.conf')])
+  return daemon('squid', 'squid', ['-N', '-f', join(dir, 'squid.conf')], port, dir)
 }
 
 /** Go's httputil.ReverseProxy (Go 1.19, as Traefik and many Go gateways use it) in front of `upstream`. */
@@ -385,7 +348,7 @@ export async function startGoProxy (upstream) {
   const bin = await goBuild('goproxy', GO_PROXY)
   const dir = await mkdtemp(join(tmpdir(), 'fp-goproxy-'))
   const port = await freePort()
-  return proxy('go reverse proxy', dir, port, bin, [`http://127.0.0.1:${upstream}`, `127.0.0.1:${port}`])
+  return daemon('go reverse proxy', bin, [`http://127.0.0.1:${upstream}`, `127.0.0.1:${port}`], port, dir)
 }
 
 /** Versions of the atlas's peers, as each reports it. */

@@ -35,6 +35,7 @@ export function fetchWith (fetchImpl: (url: string, init?: object) => Promise<{ 
 export function pythonClient (port: number, path: string, headers?: Record<string, string>): Promise<{ error: string | null, responses: Array<{ status: number | null, body: string | null, error: string | null }> }>
 
 export interface Daemon { port: number, origin: string, dir: string, stop (): Promise<void>, output (): string }
+export function daemon (what: string, cmd: string, args: string[], port: number, dir: string, env?: NodeJS.ProcessEnv): Promise<Daemon>
 export function startHaproxy (upstream: number, options?: { timeoutServer?: string }): Promise<Daemon>
 export function startNginx (upstream: number, options?: { readTimeout?: string }): Promise<Daemon & { errorLog (): Promise<string> }>
 

@@ -279,19 +279,19 @@ async function listening (port, child, what, ms = 10_000) {
 }
 
 /** Starts a daemon in the foreground, waits for its port, and returns { port, logs, stop }. */
-async function daemon (what, cmd, args, port, dir) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function daemon (what, cmd, args, port, dir, env = process.env) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   let output = ''
   child.stdout.on('data', (d) => { output += d })
   child.stderr.on('data', (d) => { output += d })
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))])
+    await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))])
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    await listening(port, child, `${what} (${output})`)
+    await listening(port, child, `${what} (${output})`, 15_000)
   } catch (err) {
     await stop()
     throw new Error(`${err.message}\n${output}`)
