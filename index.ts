@@ -1,6 +1,5 @@
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyPluginCallback, RouteOptions as RouteOptionsOf } from 'fastify'
 import fp from 'fastify-plugin'
-import type { RouteOptions as RouteOptionsOf } from 'fastify'
 import { checkRoute } from './lib/checks.js'
 import { kManual, kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
