@@ -20,6 +20,8 @@ import { MAX_DELAY } from './options.js'
 export class Slot {
   /** When it falls due, on the performance.now() clock. */
   due = 0
+  /** The latest `due` of this slot and those ahead of it in its lane when it was added. */
+  upTo = 0
   prev: Slot | null = null
   next: Slot | null = null
   lane: Lane | null = null
@@ -59,9 +61,13 @@ export class Scheduler {
     slot.lane = lane
     this.size++
     // Almost always appended: requests of one lane arrive in due order. A request whose first due time
-    // was counted from its arrival, behind slow hooks, walks back a few places.
+    // was counted from its arrival, behind slow hooks, walks back to its place. It stops behind a slot
+    // with nothing ahead due more than EARLY after it: a burst whose arrivals were stamped microseconds
+    // apart, in any order, is then appended as it comes, where sorting it exactly took N² steps (a
+    // slow one among them, ahead by more, is walked past alone). No slot fires more than EARLY late.
     let after = lane.tail
-    while (after !== null && after.due > due) after = after.prev
+    while (after !== null && after.upTo > due + EARLY) after = after.prev
+    slot.upTo = after === null || after.upTo < due ? due : after.upTo
     slot.prev = after
     slot.next = after === null ? lane.head : after.next
     if (slot.next === null) lane.tail = slot
