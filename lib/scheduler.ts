@@ -12,8 +12,8 @@ import { MAX_DELAY } from './options.js'
  * Here a waiting request is a node in an intrusive list, one list (a "lane") per delay value, kept in due
  * order. Adding or removing a request is a few pointer writes; one unref'd timer is armed for the earliest
  * due request across lanes. When it fires, due requests are handed out in due order in slices of at most
- * SLICE_MS, with a setImmediate between slices so that I/O gets its turn. A request re-added with
- * `due + interval` keeps its place in the wave, so its 102s stay evenly spaced.
+ * SLICE_MS, with a setImmediate between slices so that I/O gets its turn. A request re-added after its
+ * write joins the lane's tail in the order the wave was written, so re-adding is an append too.
  */
 
 /** A request's place in the schedule; the emitter's per-request state extends it. */

@@ -1,0 +1,49 @@
+import { EventEmitter } from 'node:events'
+import t from 'tap'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { kState, scheduler, startProcessing, stopProcessing, type RequestState } from '../lib/emitter.js'
+import { pluginOptions, routeOptions } from '../lib/options.js'
+import type { Transport } from '../lib/transport.js'
+
+// The gap between two 102s of one request is what a peer's idle timer sees. This is the emitter's logic
+// with a counting transport and no wire: a burst whose first wave writes slowly (as under load) and
+// whose second wave writes fast must still get its 102s an interval apart.
+
+t.test('a slow wave does not shorten or stretch the next gap: 102s are counted from the last write', async (t) => {
+  const n = 200
+  const interval = 80
+  const log = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
+  const writes = new Map<object, number[]>()
+  const transport: Transport = {
+    received: () => true,
+    open: () => true,
+    write (res) {
+      const list = writes.get(res as object) ?? []
+      list.push(performance.now())
+      writes.set(res as object, list)
+      // The first wave costs 0.2 ms a write (40 ms in all), the second nothing.
+      if (list.length === 1) {
+        const until = performance.now() + 0.2
+        while (performance.now() < until);
+      }
+    }
+  }
+  const options = routeOptions(pluginOptions({}), { threshold: 20, interval, limit: 2 }, 'GET /burst')
+  if (options === null) throw new Error('unreachable')
+  const states: RequestState[] = []
+  for (let i = 0; i < n; i++) {
+    const raw = new EventEmitter()
+    const request = { raw: {}, headers: {}, log } as unknown as FastifyRequest
+    const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null } as unknown as FastifyReply
+    states.push(startProcessing(request, reply, options, transport))
+  }
+  const bothSent = (): boolean => [...writes.values()].filter((w) => w.length === 2).length === n
+  for (let waited = 0; waited < 2000 && !bothSent(); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+  for (const s of states) stopProcessing(s)
+  t.equal(scheduler.size, 0)
+  const errors = [...writes.values()].filter((w) => w.length === 2).map(([a = 0, b = 0]) => Math.abs(b - a - interval)).sort((a, b) => a - b)
+  t.equal(errors.length, n, 'every request got both 102s')
+  // Counted from the due time, the last of the slow wave came up to 40 ms early the second time.
+  const p90 = errors[Math.floor(n * 0.9)] ?? Infinity
+  t.ok(p90 < 10, `gap off the interval by ${p90.toFixed(1)} ms at p90 (the slow wave lasted about 40 ms)`)
+})
