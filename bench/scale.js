@@ -1,6 +1,6 @@
 // Scale: N slow requests waiting at once, over N raw keep-alive connections held by a client process.
 // For every N: one server process, one client process and one probe process; then phases on the same
-// connections: the plugin, and the bare floor (no plugin, bare 102 writes in a loop). The probe hammers
+// connections: the plugin, and the bare floor (no plugin, bare 102 writes in a loop), `timingRounds` times. The probe hammers
 // a fast route on the same server, once on the idle server and again during each timed phase's waves.
 import { fileURLToPath } from 'node:url'
 import { Child, now, sleep } from './common.js'
@@ -17,7 +17,7 @@ export const TIMING_PHASES = [
   { name: 'bare', kind: 'timing', path: '/bare' }
 ]
 
-export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
+export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
   // 102s are due at threshold, threshold + interval, ... while the handler sleeps. The one due at the
   // very moment the handler wakes races with N final responses, hence the ±1 on the count, and
   // lateness is reported for the ones due strictly before (k <= lastK: the 1st to the 9th by default).
@@ -46,7 +46,8 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
       const phases = [
         ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
         ...Array.from({ length: rounds }, () => heapPhases).flat(),
-        ...timingPhases
+        // Rounds of the timed phases too, alternating plugin and floor: a spread, not one run.
+        ...Array.from({ length: timingRounds }, () => timingPhases).flat()
       ]
       for (const phase of phases) {
         await sleep(phase.kind === 'heap' ? 50 : 200)
@@ -75,7 +76,7 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
         ])
         const figures = { ...metrics.metrics, ...result, probe: probeResult }
         if (timing) {
-          row.timing[phase.name] = figures
+          (row.timing[phase.name] ??= []).push(figures)
           log(`  scale N=${n} ${phase.name}: ${summary(figures)}`)
         } else if (!phase.warmup) {
           (row.heap[phase.name] ??= []).push(figures)
