@@ -9,10 +9,11 @@
 // {cmd: 'phase', name, kind: 'timing' | 'heap', n}; it answers {type: 'ready'} once the idle heap is
 // measured, and {type: 'metrics'} once the phase's figures are in.
 import Fastify from 'fastify'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import processing from '../dist/index.js'
+import { scheduler } from '../dist/lib/emitter.js'
 import { machineBusyMs, now } from './common.js'
 
 const { threshold, interval, sleep: sleepMs } = JSON.parse(process.argv[2])
@@ -46,6 +47,16 @@ ServerResponse.prototype._writeRaw = function (data, ...rest) {
   }
   return writeRaw.call(this, data, ...rest)
 }
+// Garbage-collection pauses during a phase: the loop stops for them, and so do the 102s.
+let gcMaxMs = 0
+let gcTotalMs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcTotalMs += entry.duration
+    if (entry.duration > gcMaxMs) gcMaxMs = entry.duration
+  }
+}).observe({ entryTypes: ['gc'] })
+
 function gapPercentile (p) {
   const rank = Math.ceil((p / 100) * gapCount)
   let seen = 0
@@ -195,6 +206,10 @@ async function measure () {
   m.serverGapP99 = gapPercentile(99)
   m.serverGapMax = gapMax
   m.serverGaps = gapCount
+  // The scheduler's longest slice (its own record) and the GC pauses, over the whole timed phase.
+  m.longestSliceMs = scheduler.longestSlice
+  m.gcMaxMs = gcMaxMs
+  m.gcTotalMs = gcTotalMs
   process.send({ type: 'metrics', phase: p.name, metrics: m })
 }
 
@@ -207,7 +222,11 @@ process.on('message', (msg) => {
     gapBuckets.fill(0)
     gapCount = 0
     gapMax = 0
+    scheduler.longestSlice = 0
     phase.metrics.heapIdle = heapAfterGc()
+    // The forced collections above are the bench's own: not counted.
+    gcMaxMs = 0
+    gcTotalMs = 0
     if (msg.name === 'bare' && msg.kind === 'timing') {
       floorSent = 0
       floorTimer = setInterval(floorTick, interval)
