@@ -142,6 +142,9 @@ function scaleFigures (row) {
     heap: heapPlugin - heapBare,
     heapBare,
     rampMs: spread(of(plugin, 'rampMs'), 0),
+    longestSlice: spread(of(plugin, 'longestSliceMs')),
+    gcMax: spread(of(plugin, 'gcMaxMs')),
+    floorGcMax: spread(of(bare, 'gcMaxMs')),
     othersCores: spread(of(plugin, 'othersCores'), 2),
     errors: plugin.map((f) => f.error).filter(Boolean)
   }
@@ -235,10 +238,16 @@ function scaleTable (title, rows, settings, nodeVersion) {
       `${fmt(f.heap, 0)} ${mark(v.heap)} |` + (f.errors.length > 0 ? ` ${f.errors.join('; ')}` : ''))
   }
   out.push('')
+  out.push('The plugin\'s phases: the scheduler\'s longest slice (its own record, slices are cut at 5 ms) and the longest GC pause (a `PerformanceObserver` on `gc`): ' +
+    rows.map((row) => {
+      const f = scaleFigures(row)
+      return `N = ${f.n.toLocaleString('en')}: ${f.longestSlice.text} ms and ${f.gcMax.text} ms`
+    }).join('; ') + '.')
+  out.push('')
   out.push('The floor in the same runs (one synchronous loop over every pending response once per interval), for comparison: ' +
     rows.map((row) => {
       const f = scaleFigures(row)
-      return `N = ${f.n.toLocaleString('en')}: loop delay max ${f.floorEldMax.text} ms, fast route p99 ${f.floorProbe.text} ms, server gap error p99 ${f.floorServerGapP99.text} ms`
+      return `N = ${f.n.toLocaleString('en')}: loop delay max ${f.floorEldMax.text} ms, fast route p99 ${f.floorProbe.text} ms, server gap error p99 ${f.floorServerGapP99.text} ms, longest GC pause ${f.floorGcMax.text} ms`
     }).join('; ') + '.')
   out.push('')
   return verdicts
