@@ -123,7 +123,8 @@ function fire (slot: Slot): void {
   // this way). A burst's first wave stays spread over the time it took to write. The price: the schedule
   // as a whole slips by each write's lateness, about a millisecond a wave; and a 102 that ran late is
   // never followed by a catch-up burst.
-  scheduler.add(state, options.interval, performance.now() + options.interval)
+  const now = performance.now()
+  scheduler.add(state, options.interval, now + options.interval, now)
 }
 
 /** The one schedule of every waiting request in this process. */
@@ -151,7 +152,8 @@ export function startProcessing (request: FastifyRequest, reply: FastifyReply, o
   reply[kState] = state
   // The threshold counts from the request's arrival, which Fastify timed (elapsedTime) if anything asked
   // it to; otherwise from now, after the hooks that ran before this one.
-  scheduler.add(state, options.threshold, performance.now() - reply.elapsedTime + options.threshold)
+  const now = performance.now()
+  scheduler.add(state, options.threshold, now - reply.elapsedTime + options.threshold, now)
   // 'close' follows the end of every response, and every abort, error, timeout or hijacked reply that
   // ends: the one place that sees them all.
   const raw = reply.raw as typeof reply.raw & { [kResponseState]: RequestState }
@@ -196,7 +198,8 @@ export function manualProcessing (defaults: ResolvedOptions): (this: FastifyRepl
     if (!send(state, interim, true)) return false
     if (state.lane !== null) {
       scheduler.remove(state)
-      scheduler.add(state, state.options.interval, performance.now() + state.options.interval)
+      const now = performance.now()
+      scheduler.add(state, state.options.interval, now + state.options.interval, now)
     }
     return true
   }

@@ -50,8 +50,12 @@ export class Scheduler {
 
   constructor (private readonly fire: (slot: Slot) => void) {}
 
-  /** Puts `slot` in the lane of `delay` at `due`; lanes are kept in due order. */
-  add (slot: Slot, delay: number, due: number): void {
+  /**
+   * Puts `slot` in the lane of `delay` at `due`; lanes are kept in due order. A caller that computed `due`
+   * from performance.now() passes that reading as `now`: a lone fast request arms the timer every time, and
+   * a clock read (~50 ns where the clock is a system call, as on many VMs) costs more than the list work.
+   */
+  add (slot: Slot, delay: number, due: number, now?: number): void {
     let lane = this.lanes.get(delay)
     if (lane === undefined) {
       lane = { head: null, tail: null }
@@ -74,7 +78,7 @@ export class Scheduler {
     else slot.next.prev = slot
     if (after === null) lane.head = slot
     else after.next = slot
-    if (!this.busy && due < this.timerDue) this.arm(due)
+    if (!this.busy && due < this.timerDue) this.arm(due, now ?? performance.now())
   }
 
   /**
@@ -96,10 +100,10 @@ export class Scheduler {
     slot.prev = slot.next = slot.lane = null
   }
 
-  private arm (due: number): void {
+  private arm (due: number, now: number): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timerDue = due
-    const delay = Math.min(MAX_DELAY, Math.max(1, Math.ceil(due - performance.now())))
+    const delay = Math.min(MAX_DELAY, Math.max(1, Math.ceil(due - now)))
     this.timer = setTimeout(this.run, delay).unref()
   }
 
@@ -129,8 +133,9 @@ export class Scheduler {
         return
       }
     }
-    this.longestSlice = Math.max(this.longestSlice, performance.now() - start)
+    const end = performance.now()
+    this.longestSlice = Math.max(this.longestSlice, end - start)
     this.busy = false
-    if (slot !== null) this.arm(slot.due)
+    if (slot !== null) this.arm(slot.due, end)
   }
 }
