@@ -17,7 +17,15 @@ function one (node, params) {
 export async function runSim ({ ns, threshold, interval, waves, cpuWaves, node = process.execPath, log = console.error }) {
   const rows = []
   for (const n of ns) {
-    const row = await one(node, { n, threshold, interval, waves, cpuWaves })
+    let row
+    try {
+      row = await one(node, { n, threshold, interval, waves, cpuWaves })
+    } catch (err) {
+      // One level that fails is a row that says so, not a lost run.
+      log(`  sim N=${n}: ${err.message.split('\n').find((l) => l.startsWith('Error:')) ?? err.message}`)
+      rows.push({ n, error: err.message.split('\n').find((l) => l.startsWith('Error:')) ?? 'failed' })
+      continue
+    }
     log(`  sim N=${n} (${row.node}): heap ${row.heapPerRequest.toFixed(0)} B/request, cpu/102 ${row.cpuPer102Us.toFixed(3)} us (floor ${row.floorUs.toFixed(3)}), ` +
       `longest slice ${row.longestSliceMs.toFixed(1)} ms, eld p99/max ${row.eldP99.toFixed(1)}/${row.eldMax.toFixed(1)} ms, ` +
       `late p99/max ${row.lateP99.toFixed(1)}/${row.lateMax.toFixed(1)} ms, gap p99 ${row.gapP99.toFixed(1)} ms, ${row.complete}/${n} complete, start ${row.startMs.toFixed(0)} ms`)
