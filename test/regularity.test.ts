@@ -43,7 +43,8 @@ t.test('a slow wave does not shorten or stretch the next gap: 102s are counted f
   t.equal(scheduler.size, 0)
   const errors = [...writes.values()].filter((w) => w.length === 2).map(([a = 0, b = 0]) => Math.abs(b - a - interval)).sort((a, b) => a - b)
   t.equal(errors.length, n, 'every request got both 102s')
-  // Counted from the due time, the last of the slow wave came up to 40 ms early the second time.
-  const p90 = errors[Math.floor(n * 0.9)] ?? Infinity
-  t.ok(p90 < 10, `gap off the interval by ${p90.toFixed(1)} ms at p90 (the slow wave lasted about 40 ms)`)
+  // Counted from the due time, request i's second 102 came 0.2·i ms early: 20 ms in the median. The
+  // median, not a high percentile, so that a busy CI machine pausing this process cannot fail it.
+  const median = errors[n >> 1] ?? Infinity
+  t.ok(median < 10, `gap off the interval by ${median.toFixed(1)} ms in the median (the slow wave lasted about 40 ms)`)
 })
