@@ -119,7 +119,7 @@ function fire (slot: Slot): void {
   if (!send(state, NO_HEADERS, false) || state.sent >= state.limit) return
   // Counted from this write, not from when it was due: a peer's idle timer sees the gap between two 102s,
   // and that gap stays at the interval even when one wave of a burst ran slower than the next (counted
-  // from the due time, it was off by the difference: p99 36-71 ms at 100,000 in bench/sim.js, 3-6 ms
+  // from the due time, it was off by the difference: p99 36-71 ms at 100,000 in bench/sim.js, 2-4 ms
   // this way). A burst's first wave stays spread over the time it took to write. The price: the schedule
   // as a whole slips by each write's lateness, about a millisecond a wave; and a 102 that ran late is
   // never followed by a catch-up burst.
