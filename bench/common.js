@@ -90,3 +90,24 @@ export function machineBusyMs () {
   }
 }
 const TICKS_PER_SECOND = 100
+
+/** Absolute values in ms, in 0.1 ms buckets up to 20 s: no allocation per value, even at 4 million. */
+export class Histogram {
+  constructor () { this.buckets = new Float64Array(200_001); this.count = 0; this.max = 0 }
+  add (ms) {
+    const v = Math.abs(ms)
+    this.buckets[Math.min(200_000, Math.round(v * 10))]++
+    this.count++
+    if (v > this.max) this.max = v
+  }
+
+  percentile (p) {
+    const rank = Math.ceil((p / 100) * this.count)
+    let seen = 0
+    for (let i = 0; i < this.buckets.length; i++) {
+      seen += this.buckets[i]
+      if (seen >= rank && seen > 0) return i / 10
+    }
+    return NaN
+  }
+}

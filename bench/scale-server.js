@@ -14,7 +14,7 @@ import { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import processing from '../dist/index.js'
 import { scheduler } from '../dist/lib/emitter.js'
-import { machineBusyMs, now } from './common.js'
+import { Histogram, machineBusyMs, now } from './common.js'
 
 const { threshold, interval, sleep: sleepMs } = JSON.parse(process.argv[2])
 const ELD_RESOLUTION = 2
@@ -25,12 +25,9 @@ let phase = null
 
 // The gap between two consecutive 102s of one response as the server wrote them, minus the interval: the
 // emitter's own regularity, without the load client's scheduling (it shares 2 cores with this process and
-// the probe, and stamps what it reads late when it is descheduled). A histogram of 0.1 ms buckets, so that
-// the measurement allocates nothing per 102.
-const gapBuckets = new Float64Array(20_001)
+// the probe, and stamps what it reads late when it is descheduled).
+let gaps = new Histogram()
 let gapUntil = Infinity
-let gapCount = 0
-let gapMax = 0
 // Node's writer of raw head bytes carries every 102 on every line here, the plugin's and the floor's
 // (writeProcessing and writeInformation both end in it).
 const writeRaw = ServerResponse.prototype._writeRaw
@@ -38,37 +35,18 @@ const PROCESSING = 'HTTP/1.1 102'
 ServerResponse.prototype._writeRaw = function (data, ...rest) {
   // Only in the steady state: the 102 due as the handler wakes races with N final responses, as in the
   // client's figures, which leave it out too.
-  if (now() < gapUntil && (typeof data === 'string' ? data.startsWith(PROCESSING) : data?.subarray?.(0, 12).toString('latin1') === PROCESSING)) {
-    const t = now()
-    if (this.lastProcessing > 0) {
-      const error = Math.abs(t - this.lastProcessing - interval)
-      gapBuckets[Math.min(20_000, Math.round(error * 10))]++
-      gapCount++
-      if (error > gapMax) gapMax = error
-    }
+  const t = now()
+  if (t < gapUntil && (typeof data === 'string' ? data.startsWith(PROCESSING) : data?.subarray?.(0, 12).toString('latin1') === PROCESSING)) {
+    if (this.lastProcessing > 0) gaps.add(t - this.lastProcessing - interval)
     this.lastProcessing = t
   }
   return writeRaw.call(this, data, ...rest)
 }
 // Garbage-collection pauses during a phase: the loop stops for them, and so do the 102s.
 let gcMaxMs = 0
-let gcTotalMs = 0
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    gcTotalMs += entry.duration
-    if (entry.duration > gcMaxMs) gcMaxMs = entry.duration
-  }
+  for (const entry of list.getEntries()) if (entry.duration > gcMaxMs) gcMaxMs = entry.duration
 }).observe({ entryTypes: ['gc'] })
-
-function gapPercentile (p) {
-  const rank = Math.ceil((p / 100) * gapCount)
-  let seen = 0
-  for (let i = 0; i < gapBuckets.length; i++) {
-    seen += gapBuckets[i]
-    if (seen >= rank && seen > 0) return i / 10
-  }
-  return NaN
-}
 
 const app = Fastify({ logger: false })
 app.decorateRequest('arrival', 0)
@@ -208,14 +186,11 @@ async function measure () {
   m.eldP99 = delay(h.percentile(99))
   m.eldMax = delay(h.max)
   m.eldSamples = h.count
-  m.serverGapP50 = gapPercentile(50)
-  m.serverGapP99 = gapPercentile(99)
-  m.serverGapMax = gapMax
-  m.serverGaps = gapCount
+  m.serverGapP99 = gaps.percentile(99)
+  m.serverGapMax = gaps.max
   // The scheduler's longest slice (its own record) and the GC pauses, over the whole timed phase.
   m.longestSliceMs = scheduler.longestSlice
   m.gcMaxMs = gcMaxMs
-  m.gcTotalMs = gcTotalMs
   process.send({ type: 'metrics', phase: p.name, metrics: m })
 }
 
@@ -225,15 +200,12 @@ process.on('message', (msg) => {
     floorTimer = null
     phase = { name: msg.name, kind: msg.kind, n: msg.n, arrivals: 0, first: 0, last: 0, pending: new Set(), metrics: {} }
     phase.released = new Promise((resolve) => { phase.release = resolve })
-    gapBuckets.fill(0)
+    gaps = new Histogram()
     gapUntil = Infinity
-    gapCount = 0
-    gapMax = 0
     scheduler.longestSlice = 0
     phase.metrics.heapIdle = heapAfterGc()
     // The forced collections above are the bench's own: not counted.
     gcMaxMs = 0
-    gcTotalMs = 0
     if (msg.name === 'bare' && msg.kind === 'timing') {
       floorSent = 0
       floorTimer = setInterval(floorTick, interval)

@@ -18,32 +18,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { scheduler, startProcessing, stopProcessing, kState } from '../dist/lib/emitter.js'
 import { pluginOptions, routeOptions } from '../dist/lib/options.js'
+import { Histogram } from './common.js'
 
 const { n, threshold, interval, waves, cpuWaves = 2 } = JSON.parse(process.argv[2])
 const HOUR = 3_600_000
 
 const log = { trace () {}, debug () {}, info () {}, warn () {}, error () {} }
-
-// Lateness and gap error in a histogram of 0.1 ms buckets (no per-102 allocation, even at 4 million).
-class Histogram {
-  constructor () { this.buckets = new Float64Array(200_001); this.count = 0; this.max = 0 }
-  add (ms) {
-    const v = Math.abs(ms)
-    this.buckets[Math.min(200_000, Math.round(v * 10))]++
-    this.count++
-    if (v > this.max) this.max = v
-  }
-
-  percentile (p) {
-    const rank = Math.ceil((p / 100) * this.count)
-    let seen = 0
-    for (let i = 0; i < this.buckets.length; i++) {
-      seen += this.buckets[i]
-      if (seen >= rank && seen > 0) return i / 10
-    }
-    return NaN
-  }
-}
 
 let writes = 0
 let lateness = null

@@ -22,8 +22,9 @@ export async function runSim ({ ns, threshold, interval, waves, cpuWaves, node =
       row = await one(node, { n, threshold, interval, waves, cpuWaves })
     } catch (err) {
       // One level that fails is a row that says so, not a lost run.
-      log(`  sim N=${n}: ${err.message.split('\n').find((l) => l.startsWith('Error:')) ?? err.message}`)
-      rows.push({ n, error: err.message.split('\n').find((l) => l.startsWith('Error:')) ?? 'failed' })
+      const error = err.message.split('\n').find((l) => l.startsWith('Error:')) ?? err.message
+      log(`  sim N=${n}: ${error}`)
+      rows.push({ n, error })
       continue
     }
     log(`  sim N=${n} (${row.node}): heap ${row.heapPerRequest.toFixed(0)} B/request, cpu/102 ${row.cpuPer102Us.toFixed(3)} us (floor ${row.floorUs.toFixed(3)}), ` +
