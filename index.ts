@@ -1,12 +1,14 @@
-import type { FastifyPluginCallback, RouteOptions as RouteOptionsOf } from 'fastify'
+import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
-import { checkRoute } from './lib/checks.js'
-import { kManual, kState, manualProcessing, routeHooks, sentCount } from './lib/emitter.js'
+import type { WithheldMessage, SentMessage, WithheldReason } from './lib/channels.js'
+import { checkRoute, checkSpelling } from './lib/checks.js'
+import { claimRoute, kState, manualProcessing, release, sentCount, type RouteBox } from './lib/emitter.js'
+import { FST_PROCESSING_ALREADY_REGISTERED } from './lib/errors.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
-import { pluginOptions, routeOptions, type FastifyProcessingOptions, type ProcessingRouteOptions, type RouteOptions } from './lib/options.js'
+import { manualOptions, pluginOptions, routeOptions, type Behind, type FastifyProcessingOptions, type PathRule, type ProbeOptions, type ProcessingRouteOptions, type Resolved } from './lib/options.js'
 
-export { knownPeers, type PeerRule } from './lib/peers.js'
+export { knownPaths, knownPeers, proxySigns, type PathName, type PeerRule } from './lib/peers.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,8 +23,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /**
      * Sends one 102 Processing now, with optional headers (e.g. `{ progress: '42/100' }`), if the wire
-     * rules allow it, and restarts the automatic interval. Returns whether it was written; throws only
-     * for invalid headers (FST_PROCESSING_INVALID_HEADER).
+     * rules and the plugin's policy allow it, and restarts the automatic interval. Returns whether it was
+     * written; throws only for invalid headers (FST_PROCESSING_INVALID_HEADER).
      */
     processing (headers?: ProcessingHeaders): boolean
     /** How many 102 Processing responses this request has been sent so far. */
@@ -30,32 +32,19 @@ declare module 'fastify' {
   }
 }
 
-type Hook = (...args: never[]) => unknown
-
-// The hooks this plugin put on routes: a registration in a child context replaces its parent's on the
-// routes declared there, so that the innermost options win and no route gets two emitters.
-const ours = new WeakSet<Hook>()
-
-function withHook<T extends Hook> (hooks: T | T[] | undefined, hook: T | null): T | T[] | undefined {
-  const list = hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]
-  const kept = list.filter((h) => !ours.has(h))
-  // A route this plugin does not touch keeps its hooks exactly as they were declared.
-  if (hook === null && kept.length === list.length) return hooks
-  if (hook !== null) {
-    ours.add(hook)
-    kept.push(hook)
-  }
-  return kept
-}
+const kRegistered = Symbol('fastify-processing.registered')
 
 const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, options, done) => {
-  let defaults
+  let plugin
   try {
-    defaults = pluginOptions(options)
+    // A context created by register() inherits its parent's properties; only its own say it registered.
+    if (Object.hasOwn(fastify, kRegistered)) throw new FST_PROCESSING_ALREADY_REGISTERED()
+    plugin = pluginOptions(options)
   } catch (err) {
     done(err as Error)
     return
   }
+  Object.defineProperty(fastify, kRegistered, { value: true })
   acceptProcessingExpectation(fastify.server)
   // Fastify's extra servers for listen({ host: 'localhost' }) exist only once it listens.
   fastify.addHook('onListen', function (next) {
@@ -64,30 +53,32 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
   })
   if (!fastify.hasReplyDecorator('processing')) {
     fastify.decorateReply(kState, null)
-    fastify.decorateReply('processing', manualProcessing(defaults))
+    fastify.decorateReply('processing', manualProcessing(plugin.defaults))
     fastify.decorateReply('processingSent', { getter: sentCount })
   }
   const config = fastify.initialConfig as { connectionTimeout: number, handlerTimeout?: number }
-  const seen: Array<{ route: RouteOptionsOf, resolved: RouteOptions }> = []
+  // Fastify >= 5.8 has handlerTimeout, which aborts request.signal and answers 503; earlier versions
+  // accept the option and ignore it, and have no request.signal to read.
+  const deadlines = 'handlerTimeout' in config
+  const seen: Array<{ box: RouteBox, resolved: Resolved }> = []
   fastify.addHook('onRoute', (route) => {
     const label = `${String(route.method)} ${route.url}`
-    // Fastify >= 5.8: a handlerTimeout aborts request.signal and answers 503; earlier versions have none.
-    const deadline = route.handlerTimeout ?? config.handlerTimeout ?? 0
-    const resolved = routeOptions(defaults, route.config?.processing, label, deadline)
-    const hooks = resolved === null ? null : routeHooks(resolved)
-    route.onRequest = withHook(route.onRequest, hooks?.onRequest ?? null)
-    route.onSend = withHook(route.onSend, hooks?.onSend ?? null)
-    const manual = resolved ?? (route.config?.processing === false ? null : { ...defaults, route: label, deadline })
-    route.config = { ...route.config, [kManual]: manual } as typeof route.config
-    if (resolved !== null && route.method !== 'HEAD') seen.push({ route, resolved })
+    const deadline = deadlines ? route.handlerTimeout ?? config.handlerTimeout ?? 0 : 0
+    const processing = route.config?.processing
+    const resolved = routeOptions(plugin, processing, label, deadline)
+    const box = claimRoute(route, resolved, manualOptions(plugin, processing, resolved, label, deadline))
+    if (route.method !== 'HEAD') {
+      checkSpelling(route.config, label, fastify.log)
+      if (resolved !== null) seen.push({ box, resolved })
+    }
   })
   fastify.addHook('onReady', function (next) {
-    for (const { route, resolved } of seen) {
-      // Skipped where a registration in a child context took the route over: it says its own.
-      if ((route.config as Record<symbol, unknown>)[kManual] === resolved) {
-        checkRoute(resolved, config, fastify.log)
-      }
-    }
+    // Skipped where a registration in a child context took the route over: it says its own.
+    for (const { box, resolved } of seen) if (box.options === resolved) checkRoute(resolved, config, fastify.log)
+    next()
+  })
+  fastify.addHook('onClose', function (_instance, next) {
+    release()
     next()
   })
   done()
@@ -96,4 +87,4 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
 export const fastifyProcessing = fp(plugin, { fastify: '5.x', name: 'fastify-processing' })
 export default fastifyProcessing
 // `require('fastify-processing')` loads dist/index.cjs (cjs/), which returns the plugin itself.
-export type { FastifyProcessingOptions, ProcessingRouteOptions, ProcessingHeaders }
+export type { FastifyProcessingOptions, ProcessingRouteOptions, ProcessingHeaders, Behind, PathRule, ProbeOptions, SentMessage, WithheldMessage, WithheldReason }

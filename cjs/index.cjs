@@ -5,3 +5,5 @@
 const esm = require('./index.js')
 module.exports = esm.default
 module.exports.knownPeers = esm.knownPeers
+module.exports.knownPaths = esm.knownPaths
+module.exports.proxySigns = esm.proxySigns

@@ -1,17 +1,15 @@
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
+import { sentChannel, withheldChannel, type SentMessage, type WithheldMessage, type WithheldReason } from './channels.js'
+import { decide } from './gate.js'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
-import type { ResolvedOptions, RouteOptions } from './options.js'
-import type { PeerRule } from './peers.js'
+import type { Resolved } from './options.js'
 import { Scheduler, Slot } from './scheduler.js'
 import { transportFor, type Transport } from './transport.js'
 
 /** Where a reply keeps its processing state (a reply decorator, so every reply has the same shape). */
 export const kState = Symbol('fastify-processing.state')
-/**
- * Where a route's config keeps the options `reply.processing()` uses on that route when it did not opt in:
- * set in onRoute by the innermost registration of the plugin, `null` when the route opted out.
- */
-export const kManual = Symbol('fastify-processing.manual')
+/** Where a route's config keeps its box: the options its hooks and `reply.processing()` use. */
+export const kRoute = Symbol('fastify-processing.route')
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -19,91 +17,84 @@ declare module 'fastify' {
   }
 }
 
-const UNDECIDED = 0
-const ALLOWED = 1
-const REFUSED = 2
+/**
+ * One route's options, read by its hooks on every request. A registration in a child context replaces
+ * what the box holds instead of the hooks, so the innermost registration wins even when another plugin
+ * wrapped the hooks (tracing plugins do, in onRoute), and a route never runs two emitters.
+ */
+export interface RouteBox {
+  /** The automatic 102s' options; null when the route does not take part. */
+  options: Resolved | null
+  /** `reply.processing()`'s options; null when the route opted out with `processing: false`. */
+  manual: Resolved | null
+  /** Whether the hooks are on the route. */
+  hooked: boolean
+}
 
 const NO_HEADERS: InterimHeaders = []
-const EXPECT_102 = /(?:^|,)\s*102-processing\s*(?:,|$)/i
+// `HTTP/1.1 102 Processing\r\n` and the blank line that ends the head.
+const STATUS_BYTES = 28
 
 /** One request's 102s: how many went out, its place in the schedule, and whether it may get more. */
 class RequestState extends Slot {
   sent = 0
-  gate = UNDECIDED
-  /** The most 102s this request may get: the route's `limit`, lowered for a peer that cannot take more. */
-  limit: number
+  bytes = 0
+  /** The most 102s this request may get, -1 until the gate has been asked. */
+  limit = -1
+  /** Why `limit` is what it is, for the one `withheld` message. */
+  capped: WithheldReason = 'limit'
+  /** Set once this request gets no more 102s, with why. */
+  withheld: WithheldReason | null = null
   /** Set once the final response starts or the connection closes: no automatic 102 after that. */
   stopped = false
 
   constructor (
     readonly request: FastifyRequest,
     readonly reply: FastifyReply,
-    readonly options: ResolvedOptions & Partial<RouteOptions>,
+    readonly options: Resolved,
     readonly transport: Transport
   ) {
     super()
-    this.limit = options.limit
   }
 }
 
-function warnOnce (state: RequestState, err: unknown, message: string): void {
-  const { options } = state
-  if (options.warned) return
-  options.warned = true
-  state.request.log.warn({ err, route: options.route }, `fastify-processing: ${message} (logged once per route)`)
+function withhold (state: RequestState, reason: WithheldReason, detail: string | null): false {
+  state.withheld = reason
+  if (withheldChannel.hasSubscribers) {
+    const { request, reply, options } = state
+    withheldChannel.publish({ request, reply, route: options.route, reason, detail } satisfies WithheldMessage)
+  }
+  return false
 }
 
-function matches (state: RequestState, peer: PeerRule): boolean {
-  try {
-    return peer.match(state.request) === true
-  } catch (err) {
-    // A rule that cannot decide is taken as a match: a peer row exists to hold 102s back.
-    warnOnce(state, err, `peer rule "${peer.name}" threw, so it is taken as a match`)
-    return true
-  }
-}
-
-function decide (state: RequestState): boolean {
-  const { options, request } = state
-  if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) return false
-  for (const peer of options.peers) {
-    if (peer.limit < state.limit && matches(state, peer)) {
-      state.limit = peer.limit
-      request.log.debug({ peer: peer.name, limit: peer.limit }, 'fastify-processing: known peer, 102s limited')
-    }
-  }
-  if (state.limit <= state.sent) return false
-  if (options.when === null) return true
-  let allowed: unknown
-  try {
-    allowed = options.when(request)
-  } catch (err) {
-    warnOnce(state, err, '`when` threw, so this request gets no 102')
-    return false
-  }
-  if (typeof allowed !== 'boolean') {
-    // A promise is truthy: taken as a yes it would send 102s its author meant to refuse, and awaiting it
-    // would let a 102 go out after the final response.
-    warnOnce(state, undefined, `\`when\` must return true or false synchronously, returned ${typeof allowed === 'object' && allowed !== null ? allowed.constructor.name : typeof allowed}, so this request gets no 102`)
-    return false
-  }
-  return allowed
-}
-
-/** Writes one 102 if every wire rule allows it; the single gate for automatic and manual 102s. */
+/** Writes one 102 if every wire rule and the gate allow it; the single door for automatic and manual 102s. */
 function send (state: RequestState, headers: InterimHeaders, manual: boolean): boolean {
-  const { reply, transport, request } = state
-  if (state.sent >= state.limit || reply.sent || !transport.open(reply.raw) || !transport.received(request.raw)) {
-    return false
+  const { reply, transport, request, options } = state
+  if (state.withheld !== null || reply.sent || !transport.open(reply.raw) || !transport.received(request.raw)) return false
+  // Where the route has a handlerTimeout, Fastify made the signal already (reading it costs nothing
+  // then); once it aborts, the 503 is on its way, and a 102 now would only delay it.
+  if (options.deadline > 0 && request.signal.aborted) return withhold(state, 'deadline', null)
+  if (state.limit < 0) {
+    const decision = decide(request, options)
+    state.limit = decision.limit
+    if (decision.reason !== null) state.capped = decision.reason
+    if (decision.limit === 0) return withhold(state, state.capped, decision.peer ?? (decision.signs.join(', ') || null))
   }
-  // With a handlerTimeout, Fastify made the signal already (reading it costs nothing then); once it aborts,
-  // the 503 is on its way, and a 102 now would only delay it.
-  if (state.options.deadline !== undefined && state.options.deadline > 0 && request.signal.aborted) return false
-  if (state.gate === UNDECIDED) state.gate = decide(state) ? ALLOWED : REFUSED
-  if (state.gate === REFUSED || state.sent >= state.limit) return false
+  if (state.sent >= state.limit) return withhold(state, state.capped, null)
+  let bytes = STATUS_BYTES
+  for (const [name, values] of headers) bytes += name.length + 4 + values.join(', ').length
+  if (state.bytes + bytes > options.interimBytes) return withhold(state, 'budget', `${state.bytes} + ${bytes} > ${options.interimBytes}`)
   transport.write(reply.raw, headers)
   state.sent++
-  request.log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
+  state.bytes += bytes
+  if (sentChannel.hasSubscribers) {
+    sentChannel.publish({ request, reply, route: options.route, sent: state.sent, manual, bytes } satisfies SentMessage)
+  }
+  const log = request.log as typeof request.log & { isLevelEnabled?: (level: string) => boolean }
+  // Building the line costs more than the write's bookkeeping; loggers without isLevelEnabled say their level.
+  if (typeof log.isLevelEnabled === 'function' ? log.isLevelEnabled('trace') : log.level === 'trace') {
+    log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
+  }
   return true
 }
 
@@ -116,19 +107,20 @@ function fire (slot: Slot): void {
     request.raw.once('end', () => { if (!state.stopped) fire(state) })
     return
   }
-  if (!send(state, NO_HEADERS, false) || state.sent >= state.limit) return
+  if (!send(state, NO_HEADERS, false)) return
+  if (state.sent >= state.limit) {
+    withhold(state, state.capped, null)
+    return
+  }
   // Counted from this write, not from when it was due: a peer's idle timer sees the gap between two 102s,
-  // and that gap stays at the interval even when one wave of a burst ran slower than the next (counted
-  // from the due time, it was off by the difference: p99 36-71 ms at 100,000 in bench/sim.js, 2-4 ms
-  // this way). A burst's first wave stays spread over the time it took to write. The price: the schedule
-  // as a whole slips by each write's lateness, about a millisecond a wave; and a 102 that ran late is
-  // never followed by a catch-up burst.
+  // and that gap stays at the interval even when one wave of a burst ran slower than the next. The price:
+  // the schedule as a whole slips by each write's lateness, and a late 102 is never followed by a burst.
   const now = performance.now()
   scheduler.add(state, options.interval, now + options.interval, now)
 }
 
 /** The one schedule of every waiting request in this process. */
-export const scheduler = new Scheduler(fire)
+const scheduler = new Scheduler(fire)
 
 function stop (state: RequestState): void {
   scheduler.remove(state)
@@ -139,15 +131,14 @@ function stop (state: RequestState): void {
 const kResponseState = Symbol('fastify-processing.response-state')
 
 // One function for every response, instead of a closure (plus once()'s wrapper) per request: the
-// listener is most of what a waiting request costs in memory (see BENCHMARKS.md).
+// listener is most of what a waiting request costs in memory.
 function onResponseClose (this: { [kResponseState]: RequestState }): void {
   const state = this[kResponseState]
   stop(state)
   state.request.log.debug({ processingSent: state.sent }, 'fastify-processing: response closed')
 }
 
-/** Starts the automatic 102s of one request; exported for the scheduler's benchmarks. */
-export function startProcessing (request: FastifyRequest, reply: FastifyReply, options: RouteOptions, transport: Transport): RequestState {
+function start (request: FastifyRequest, reply: FastifyReply, options: Resolved, transport: Transport): RequestState {
   const state = new RequestState(request, reply, options, transport)
   reply[kState] = state
   // The threshold counts from the request's arrival, which Fastify timed (elapsedTime) if anything asked
@@ -162,14 +153,14 @@ export function startProcessing (request: FastifyRequest, reply: FastifyReply, o
   return state
 }
 
-export { stop as stopProcessing }
-
-/** The hooks of one opted-in route, made once when the route is declared. */
-export function routeHooks (options: RouteOptions): { onRequest: onRequestHookHandler, onSend: onSendHookHandler } {
+function routeHooks (box: RouteBox): { onRequest: onRequestHookHandler, onSend: onSendHookHandler } {
   return {
     onRequest (request, reply, done) {
-      const transport = transportFor(request.raw)
-      if (transport !== null) startProcessing(request, reply, options, transport)
+      const options = box.options
+      if (options !== null) {
+        const transport = transportFor(request.raw)
+        if (transport !== null) start(request, reply, options, transport)
+      }
       done()
     },
     onSend (_request, reply, payload, done) {
@@ -180,20 +171,49 @@ export function routeHooks (options: RouteOptions): { onRequest: onRequestHookHa
   }
 }
 
+type Hooks<T> = T | T[] | undefined
+
+function append<T> (hooks: Hooks<T>, hook: T): T[] {
+  return hooks === undefined ? [hook] : Array.isArray(hooks) ? [...hooks, hook] : [hooks, hook]
+}
+
+/**
+ * Takes a route being declared (from onRoute): the first registration that sees it makes its box, and
+ * hooks only a route that takes part; a later, inner registration replaces the box's options. Returns
+ * the box, whose options say which registration has the route.
+ */
+export function claimRoute (route: RouteOptions, options: Resolved | null, manual: Resolved | null): RouteBox {
+  const config = (route.config ?? {}) as Record<symbol, RouteBox | undefined>
+  let box = Object.hasOwn(config, kRoute) ? config[kRoute] as RouteBox : undefined
+  if (box === undefined) {
+    box = { options, manual, hooked: false }
+    route.config = { ...route.config, [kRoute]: box } as typeof route.config
+  } else {
+    box.options = options
+    box.manual = manual
+  }
+  if (options !== null && !box.hooked) {
+    box.hooked = true
+    const hooks = routeHooks(box)
+    route.onRequest = append(route.onRequest, hooks.onRequest)
+    route.onSend = append(route.onSend, hooks.onSend)
+  }
+  return box
+}
+
 /** `reply.processing(headers?)`: one 102 now, under the same rules as the automatic ones. */
-export function manualProcessing (defaults: ResolvedOptions): (this: FastifyReply, headers?: ProcessingHeaders) => boolean {
+export function manualProcessing (defaults: Resolved): (this: FastifyReply, headers?: ProcessingHeaders) => boolean {
   return function processing (this: FastifyReply, headers?: ProcessingHeaders): boolean {
     const interim = headers === undefined ? NO_HEADERS : interimHeaders(headers)
     let state = this[kState]
     if (state === null) {
-      // A route that did not opt in: the options of the registration that saw it declared (the first
-      // registration's for a route none saw), and no timer. One that opted out with `processing: false`
-      // gets none: that is the switch for a path whose peers break on 102, and a helper deep in shared
-      // code must not undo it.
-      const options = (this.request.routeOptions.config as { [kManual]?: ResolvedOptions | null })[kManual]
+      // A route that did not opt in, and no timer: the options of the registration that saw it declared,
+      // the first registration's for a route none saw.
+      const box = (this.request.routeOptions.config as unknown as Record<symbol, RouteBox | undefined>)[kRoute]
+      const options = box === undefined ? defaults : box.manual
       const transport = transportFor(this.request.raw)
       if (options === null || transport === null) return false
-      state = this[kState] = new RequestState(this.request, this, options ?? defaults, transport)
+      state = this[kState] = new RequestState(this.request, this, options, transport)
     }
     if (!send(state, interim, true)) return false
     if (state.lane !== null) {
@@ -209,5 +229,16 @@ export function manualProcessing (defaults: ResolvedOptions): (this: FastifyRepl
 export function sentCount (this: FastifyReply): number {
   return this[kState]?.sent ?? 0
 }
+
+/** Lets the schedule's timer go once no request of any app waits; for an app's onClose. */
+export function release (): void {
+  scheduler.release()
+}
+
+/**
+ * The one internal entry that tests and benchmarks drive below the HTTP layer: the process's schedule,
+ * and one request's start and stop. Not part of the package's API.
+ */
+export const internals = { scheduler, start, stop }
 
 export type { RequestState }

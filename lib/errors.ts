@@ -28,3 +28,10 @@ export const FST_PROCESSING_INVALID_HEADER = createError<'FST_PROCESSING_INVALID
 export function show (value: unknown): string {
   return inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 64 })
 }
+
+export const FST_PROCESSING_ALREADY_REGISTERED = createError<'FST_PROCESSING_ALREADY_REGISTERED', 500, []>(
+  'FST_PROCESSING_ALREADY_REGISTERED',
+  'fastify-processing is already registered in this context: both registrations would claim every route declared after them, and the later one would silently override the earlier. Register it once here, and again only inside a child context (fastify.register(async (child) => { child.register(fastifyProcessing, options) })) for routes that need other options, or set config.processing per route',
+  500,
+  Error
+)

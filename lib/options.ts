@@ -1,6 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } from './errors.js'
-import { knownPeers, type PeerRule } from './peers.js'
+import { knownPaths, knownPeers, type PathName, type PeerRule } from './peers.js'
+import { MAX_DELAY } from './scheduler.js'
+
+/** "This request came through a path I vouch for": true lets 102s through, false sends none. */
+export type PathRule = (request: FastifyRequest) => boolean
+
+/** What stands in front of the app: a known proxy, `'nothing'`, a rule, or every hop of a chain. */
+export type Behind = PathName | PathRule | ReadonlyArray<PathName | PathRule>
 
 /** Options a route can set in `config.processing`, and the plugin can set as defaults. */
 export interface ProcessingRouteOptions {
@@ -14,12 +21,17 @@ export interface ProcessingRouteOptions {
   interval?: number
   /** Most 102s sent for one request, automatic and manual together; then the plugin stays silent. Default 100. */
   limit?: number
+  /**
+   * Most bytes of interim responses one request may get, status lines and headers together. Default
+   * 16384: .NET counts every interim against the 64 KiB it allows the final response's headers.
+   */
+  interimBytes?: number
   /** Send 102s only to requests that carry `Expect: 102-processing`. Default false. */
   requireExpect?: boolean
   /**
    * Asked once per request, just before its first 102: return false and that request gets none.
-   * It must answer synchronously with a boolean: a `when` that throws, or returns anything but `true` or
-   * `false` (a promise, say), counts as false, and is logged at `warn` once per route.
+   * It must answer synchronously with a boolean: an async function is refused at registration; one that
+   * throws, or returns anything but `true` or `false`, counts as false, and is logged at `warn` once per route.
    */
   when?: (request: FastifyRequest) => boolean
   /**
@@ -27,56 +39,81 @@ export interface ProcessingRouteOptions {
    * `knownPeers`; `[]` turns recognition off; `[...knownPeers, myRule]` extends it.
    */
   peers?: readonly PeerRule[]
+  /**
+   * What stands in front of the app. Undeclared (the default), a request that shows signs of a proxy
+   * (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`, …) that no known peer explains gets no 102: nginx
+   * takes a 102 as the final response and cannot be told apart. `'haproxy'`, `'cloudflare'`, `'traefik'`,
+   * `'squid'`, `'probed'` (measured with `fastify-processing probe`) let them through; `'apache'` (9),
+   * `'caddy'` (5), `'go'` (5) and `'envoy'` (1) cap them; `'nothing'` says there is no proxy; a function
+   * decides per request; an array names every hop.
+   */
+  behind?: Behind
 }
 
 /** Options of `fastify.register(fastifyProcessing, options)`. */
 export interface FastifyProcessingOptions extends ProcessingRouteOptions {
   /** Give every route processing unless its `config.processing` is `false`. Default false. */
   global?: boolean
+  /** A probe endpoint that measures what the path in front of the app does with 102s. Off by default. */
+  probe?: ProbeOptions
 }
 
-/** The options of one route, validated and merged once, when the route is declared. */
-export interface ResolvedOptions {
+/** The probe endpoint's options: see the README, "Is my path safe?". */
+export interface ProbeOptions {
+  /** Where it answers, e.g. `'/.well-known/processing-probe'`. */
+  path: string
+  /** The secret a probe request carries in `x-probe-token`; at least 16 characters. */
+  token: string
+  /** Most interims one probe may ask for. Default 100. */
+  maxCount?: number
+  /** Longest time one probe may hold its request, in ms. Default 600000. */
+  maxTime?: number
+  /** Most probes at once. Default 4. */
+  maxConcurrent?: number
+}
+
+/** One hop of a declared path: its name and the most 102s it passes, or a rule asked per request. */
+export interface Hop {
+  readonly name: string
+  readonly limit: number
+  /** A proxy that wants the final response within this many ms of the first 102 (Cloudflare), or 0. */
+  readonly finalWithin: number
+  readonly rule: PathRule | null
+}
+
+/** Everything one request's 102s need, validated and merged once: per route, or for the plugin's defaults. */
+export interface Resolved {
   readonly threshold: number
   readonly interval: number
   readonly limit: number
+  readonly interimBytes: number
   readonly requireExpect: boolean
   readonly when: ((request: FastifyRequest) => boolean) | null
   readonly peers: readonly PeerRule[]
-  /** Set after this route's `when` or a peer rule failed once, so the warning is not repeated for every request. */
-  warned: boolean
-}
-
-/** A route's options, with what the route itself says about deadlines. */
-export interface RouteOptions extends ResolvedOptions {
-  /** `METHOD /url`, for logs. */
+  /** The declared path, or null when undeclared. */
+  readonly behind: readonly Hop[] | null
+  /** `METHOD /url`, for logs; `'*'` for the plugin's defaults. */
   readonly route: string
-  /** The route's handlerTimeout (Fastify >= 5.8), 0 for none: past it, `request.signal` aborts. */
+  /** The route's handlerTimeout where Fastify has one (>= 5.8), 0 otherwise: past it, `request.signal` aborts. */
   readonly deadline: number
 }
 
-export interface PluginDefaults extends ResolvedOptions {
-  readonly global: boolean
-}
-
-// Node clamps any timer delay above 2^31 - 1 ms to 1 ms (with only a warning): such a value would turn
-// a "once a month" setting into a 102 every millisecond, so it is refused.
-export const MAX_DELAY = 2 ** 31 - 1
-
-const ROUTE_KEYS = ['threshold', 'interval', 'limit', 'requireExpect', 'when', 'peers'] as const
-const PLUGIN_KEYS = [...ROUTE_KEYS, 'global'] as const
+const ROUTE_KEYS = ['threshold', 'interval', 'limit', 'interimBytes', 'requireExpect', 'when', 'peers', 'behind'] as const
+const PLUGIN_KEYS = [...ROUTE_KEYS, 'global', 'probe'] as const
 // Fastify passes its own register options through to the plugin; they are not ours to refuse.
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers']
 
-const DEFAULTS: PluginDefaults = {
+const DEFAULTS: Resolved = {
   threshold: 1000,
   interval: 5000,
   limit: 100,
+  interimBytes: 16384,
   requireExpect: false,
   when: null,
   peers: knownPeers,
-  warned: false,
-  global: false
+  behind: null,
+  route: '*',
+  deadline: 0
 }
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
@@ -91,10 +128,11 @@ function checkKeys (where: string, prefix: string, value: Record<string, unknown
   }
 }
 
-function milliseconds (where: string, name: string, value: unknown, fallback: number, max: number): number {
+/** An integer from `min` to `max`, or the fallback when absent. */
+export function integer (where: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new FST_PROCESSING_INVALID_OPTION(where, name, `an integer from 1 to ${max}`, show(value))
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FST_PROCESSING_INVALID_OPTION(where, name, `an integer from ${min} to ${max}`, show(value))
   }
   return value
 }
@@ -105,56 +143,99 @@ function flag (where: string, name: string, value: unknown, fallback: boolean): 
   return value
 }
 
+// A promise is truthy: taken as a yes it would send 102s its author meant to refuse, and awaiting it
+// would let a 102 go out after the final response.
+function syncFunction (where: string, name: string, value: unknown, expected: string): void {
+  if (typeof value !== 'function' || value.constructor.name === 'AsyncFunction') {
+    throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, show(value))
+  }
+}
+
 function peerRules (where: string, name: string, value: unknown, fallback: readonly PeerRule[]): readonly PeerRule[] {
   if (value === undefined) return fallback
   if (!Array.isArray(value)) throw new FST_PROCESSING_INVALID_OPTION(where, name, 'an array of peer rules', show(value))
   value.forEach((rule: unknown, i) => {
     const ok = isPlainObject(rule) && typeof rule.name === 'string' && typeof rule.match === 'function' &&
-      typeof rule.limit === 'number' && Number.isInteger(rule.limit) && rule.limit >= 0
+      typeof rule.limit === 'number' && (Number.isInteger(rule.limit) || rule.limit === Infinity) && rule.limit >= 0 &&
+      (rule.adds === undefined || (Array.isArray(rule.adds) && rule.adds.every((h) => typeof h === 'string')))
     if (!ok) {
-      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, '{ name: string, match: (request) => boolean, limit: integer >= 0, evidence: string }', show(rule))
+      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, '{ name: string, match: (request) => boolean, limit: integer >= 0 or Infinity, adds?: string[] }', show(rule))
     }
   })
   return Object.freeze([...value])
 }
 
-function merge (where: string, prefix: string, value: Record<string, unknown>, base: ResolvedOptions): ResolvedOptions {
-  const when = value.when
-  if (when !== undefined && typeof when !== 'function') {
-    throw new FST_PROCESSING_INVALID_OPTION(where, prefix + 'when', 'a function (request) => boolean', show(when))
-  }
-  return {
-    threshold: milliseconds(where, prefix + 'threshold', value.threshold, base.threshold, MAX_DELAY),
-    interval: milliseconds(where, prefix + 'interval', value.interval, base.interval, MAX_DELAY),
-    limit: milliseconds(where, prefix + 'limit', value.limit, base.limit, Number.MAX_SAFE_INTEGER),
+const PATH_NAMES = Object.keys(knownPaths).map((n) => `'${n}'`).join(', ')
+
+function hops (where: string, name: string, value: unknown, fallback: readonly Hop[] | null): readonly Hop[] | null {
+  if (value === undefined) return fallback
+  const list: unknown[] = Array.isArray(value) ? value : [value]
+  const expected = `one of ${PATH_NAMES}, a function (request) => boolean, or an array of them (nginx, Varnish and Apache Traffic Server take a 102 as final: no declaration makes them safe)`
+  if (list.length === 0) throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, show(value))
+  return Object.freeze(list.map((hop, i): Hop => {
+    const at = Array.isArray(value) ? `${name}[${i}]` : name
+    if (typeof hop === 'string' && Object.hasOwn(knownPaths, hop)) {
+      const known: { limit: number, finalWithin?: number } = knownPaths[hop as PathName]
+      return { name: hop, limit: known.limit, finalWithin: known.finalWithin ?? 0, rule: null }
+    }
+    syncFunction(where, at, hop, expected)
+    return { name: 'rule', limit: Infinity, finalWithin: 0, rule: hop as PathRule }
+  }))
+}
+
+function merge (where: string, prefix: string, value: Record<string, unknown>, base: Resolved, route: string, deadline: number): Resolved {
+  if (value.when !== undefined) syncFunction(where, prefix + 'when', value.when, 'a synchronous function (request) => boolean')
+  return Object.freeze({
+    threshold: integer(where, prefix + 'threshold', value.threshold, base.threshold, 1, MAX_DELAY),
+    interval: integer(where, prefix + 'interval', value.interval, base.interval, 1, MAX_DELAY),
+    limit: integer(where, prefix + 'limit', value.limit, base.limit, 1, Number.MAX_SAFE_INTEGER),
+    interimBytes: integer(where, prefix + 'interimBytes', value.interimBytes, base.interimBytes, 64, Number.MAX_SAFE_INTEGER),
     requireExpect: flag(where, prefix + 'requireExpect', value.requireExpect, base.requireExpect),
-    when: (when as ResolvedOptions['when'] | undefined) ?? base.when,
+    when: (value.when as Resolved['when'] | undefined) ?? base.when,
     peers: peerRules(where, prefix + 'peers', value.peers, base.peers),
-    warned: false
-  }
+    behind: hops(where, prefix + 'behind', value.behind, base.behind),
+    route,
+    deadline
+  })
+}
+
+/** The plugin's options, validated: its defaults for every route, and whether every route opts in. */
+export interface PluginOptions {
+  readonly defaults: Resolved
+  readonly global: boolean
 }
 
 /** Validates the options given to `register`; throws a coded TypeError naming the option and value. */
-export function pluginOptions (options: unknown): PluginDefaults {
+export function pluginOptions (options: unknown): PluginOptions {
   const where = 'fastify-processing options'
   // Fastify passes {} when register() gets no options.
   if (!isPlainObject(options)) throw new FST_PROCESSING_INVALID_OPTION(where, 'options', 'an object', show(options))
   checkKeys(where, '', options, PLUGIN_KEYS, FASTIFY_KEYS)
-  return { ...merge(where, '', options, DEFAULTS), global: flag(where, 'global', options.global, false) }
+  return { defaults: merge(where, '', options, DEFAULTS, '*', 0), global: flag(where, 'global', options.global, false) }
 }
 
 /**
  * Resolves one route's `config.processing` against the plugin's options, once, at route declaration.
  * Returns null when the route does not take part, so that it carries no hook at all.
  */
-export function routeOptions (defaults: PluginDefaults, config: unknown, route: string, deadline = 0): RouteOptions | null {
+export function routeOptions (plugin: PluginOptions, config: unknown, route: string, deadline = 0): Resolved | null {
   const where = `route ${route}`
-  if (config === undefined) config = defaults.global
+  if (config === undefined) config = plugin.global
   if (config === false) return null
-  if (config === true) return { ...merge(where, '', {}, defaults), route, deadline }
+  if (config === true) return merge(where, '', {}, plugin.defaults, route, deadline)
   if (!isPlainObject(config)) {
     throw new FST_PROCESSING_INVALID_OPTION(where, 'config.processing', 'true, false or an options object', show(config))
   }
   checkKeys(where, 'config.processing.', config, ROUTE_KEYS)
-  return { ...merge(where, 'config.processing.', config, defaults), route, deadline }
+  return merge(where, 'config.processing.', config, plugin.defaults, route, deadline)
+}
+
+/**
+ * The options `reply.processing()` uses on a route: the route's own when it opted in, the plugin's
+ * otherwise, and none when it opted out with `processing: false`: that is the switch for a path whose
+ * peers break on 102, and a helper deep in shared code must not undo it.
+ */
+export function manualOptions (plugin: PluginOptions, config: unknown, resolved: Resolved | null, route: string, deadline: number): Resolved | null {
+  if (resolved !== null) return resolved
+  return config === false ? null : merge(`route ${route}`, '', {}, plugin.defaults, route, deadline)
 }

@@ -1,5 +1,3 @@
-import { MAX_DELAY } from './options.js'
-
 /**
  * One clock for every waiting request in the process.
  *
@@ -31,6 +29,9 @@ interface Lane {
   head: Slot | null
   tail: Slot | null
 }
+
+// Node clamps any timer delay above 2^31 - 1 ms to 1 ms (with only a warning); options refuse longer delays.
+export const MAX_DELAY = 2 ** 31 - 1
 
 // Longest run of writes before the loop gets a turn: well inside a 20 ms loop-delay budget.
 const SLICE_MS = 5
@@ -98,6 +99,15 @@ export class Scheduler {
     if (slot.next === null) lane.tail = slot.prev
     else slot.next.prev = slot.prev
     slot.prev = slot.next = slot.lane = null
+  }
+
+  /** Clears the timer when no slot waits, so that nothing is left behind once every app has closed. */
+  release (): void {
+    if (this.size === 0 && this.timer !== null) {
+      clearTimeout(this.timer)
+      this.timer = null
+      this.timerDue = Infinity
+    }
   }
 
   private arm (due: number, now: number): void {

@@ -94,13 +94,21 @@ const http2: Transport = {
 
 /**
  * Picks how 102s reach this request's client, or null when they must not: an HTTP/1.0 client cannot
- * parse a 1xx (RFC 9110 §15.2), and `fastify.inject()` (light-my-request) has no wire, so anything
- * written there would corrupt the injected payload.
+ * parse a 1xx (RFC 9110 §15.2), a request that switches protocols must get its 101 first, and
+ * `fastify.inject()` (light-my-request) has no wire, so anything written there would corrupt the
+ * injected payload.
  */
 export function transportFor (req: unknown): Transport | null {
   if (req instanceof IncomingMessage) {
-    return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? http1 : null
+    return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && !switching(req) ? http1 : null
   }
-  if (req instanceof Http2ServerRequest) return http2
+  if (req instanceof Http2ServerRequest) return switching(req) ? null : http2
   return null
+}
+
+// A request that asks to switch protocols (a WebSocket handshake, h2c) or to open a tunnel waits for a 101
+// or a 2xx that starts another protocol: clients take a 102 there as a refusal (Python websockets: "server
+// rejected WebSocket connection: HTTP 102"), and on HTTP/2 extended CONNECT is the WebSocket handshake.
+function switching (req: IncomingMessage | Http2ServerRequest): boolean {
+  return req.method === 'CONNECT' || req.headers.upgrade !== undefined
 }

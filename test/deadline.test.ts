@@ -69,8 +69,8 @@ t.test('handlerTimeout over HTTP/2: 102 HEADERS frames, then the 503', { skip: !
   t.same(after, [false])
 })
 
-t.test('at ready, each opted route says once how its 102s meet its deadline and the server timeouts', async (t) => {
-  const { lines, logger } = captureLogs('info')
+t.test('at ready, each opted route says at most one line: its first problem, or at debug that it has no deadline', async (t) => {
+  const { lines, logger } = captureLogs('debug')
   await serve(t, { threshold: 1000, interval: 1500, limit: 10 }, (app) => {
     app.get('/no-deadline', { config: { processing: true } }, async () => 'ok')
     app.get('/plain', async () => 'ok')
@@ -78,6 +78,8 @@ t.test('at ready, each opted route says once how its 102s meet its deadline and 
       app.get('/never', { handlerTimeout: 500, config: { processing: true } }, async () => 'ok')
       app.get('/stops-early', { handlerTimeout: 600_000, config: { processing: true } }, async () => 'ok')
       app.get('/fits', { handlerTimeout: 15_000, config: { processing: true } }, async () => 'ok')
+      // Past both the handlerTimeout and the connectionTimeout: one mistake, one line.
+      app.get('/both', { handlerTimeout: 1000, config: { processing: { threshold: 2500 } } }, async () => 'ok')
     }
     app.get('/slow-interval', { config: { processing: { threshold: 100, interval: 3000 } } }, async () => 'ok')
     app.get('/late-threshold', { config: { processing: { threshold: 3000 } } }, async () => 'ok')
@@ -86,13 +88,15 @@ t.test('at ready, each opted route says once how its 102s meet its deadline and 
   t.same(said('GET /no-deadline'), ['FST_PROCESSING_NO_DEADLINE'])
   t.same(said('GET /plain'), [], 'a route that did not opt in: nothing')
   t.same(said('HEAD /no-deadline'), [], 'nothing twice for the HEAD route Fastify adds')
-  t.same(said('GET /slow-interval'), ['FST_PROCESSING_INTERVAL_PAST_TIMEOUT', 'FST_PROCESSING_NO_DEADLINE'])
-  t.same(said('GET /late-threshold'), ['FST_PROCESSING_THRESHOLD_PAST_TIMEOUT', 'FST_PROCESSING_NO_DEADLINE'])
+  t.equal(lines.find((l) => l.route === 'GET /no-deadline')?.level, 20, 'no deadline is said at debug: Fastify before 5.8 cannot have one')
+  t.same(said('GET /slow-interval'), ['FST_PROCESSING_INTERVAL_PAST_TIMEOUT'])
+  t.same(said('GET /late-threshold'), ['FST_PROCESSING_THRESHOLD_PAST_TIMEOUT'])
   t.match(lines.find((l) => l.route === 'GET /slow-interval')?.msg, /every 3000 ms, but the server closes an idle connection after connectionTimeout 2000 ms: lower interval/)
   if (hasHandlerTimeout) {
     t.same(said('GET /never'), ['FST_PROCESSING_NEVER_BEFORE_DEADLINE'])
     t.same(said('GET /stops-early'), ['FST_PROCESSING_STOPS_BEFORE_DEADLINE'])
     t.same(said('GET /fits'), [], '102s until the deadline: nothing to say')
+    t.same(said('GET /both'), ['FST_PROCESSING_NEVER_BEFORE_DEADLINE'], 'one line for one mistake')
   }
 })
 

@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify'
 import http from 'node:http'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { scheduler } from '../lib/emitter.js'
+import { internals } from '../lib/emitter.js'
 import { liveTimers, rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
 
 const GET = (path: string, version = '1.1'): string => `GET ${path} HTTP/${version}\r\nHost: x\r\n\r\n`
@@ -290,7 +290,7 @@ t.test('app.close() leaves no timer behind, and our timers never hold the proces
   let refd: boolean | undefined
   const { app, port } = await serve(t, { threshold: 10_000 }, (app) => {
     app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
-      refd = (scheduler as unknown as { timer: NodeJS.Timeout | null }).timer?.hasRef()
+      refd = (internals.scheduler as unknown as { timer: NodeJS.Timeout | null }).timer?.hasRef()
       await sleep(50)
       return 'ok'
     })

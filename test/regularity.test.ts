@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { kState, scheduler, startProcessing, stopProcessing, type RequestState } from '../lib/emitter.js'
+import { internals, kState, type RequestState } from '../lib/emitter.js'
 import { pluginOptions, routeOptions } from '../lib/options.js'
 import type { Transport } from '../lib/transport.js'
 
@@ -35,12 +35,12 @@ t.test('a slow wave does not shorten or stretch the next gap: 102s are counted f
     const raw = new EventEmitter()
     const request = { raw: {}, headers: {}, log } as unknown as FastifyRequest
     const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null } as unknown as FastifyReply
-    states.push(startProcessing(request, reply, options, transport))
+    states.push(internals.start(request, reply, options, transport))
   }
   const bothSent = (): boolean => [...writes.values()].filter((w) => w.length === 2).length === n
   for (let waited = 0; waited < 2000 && !bothSent(); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-  for (const s of states) stopProcessing(s)
-  t.equal(scheduler.size, 0)
+  for (const s of states) internals.stop(s)
+  t.equal(internals.scheduler.size, 0)
   const errors = [...writes.values()].filter((w) => w.length === 2).map(([a = 0, b = 0]) => Math.abs(b - a - interval)).sort((a, b) => a - b)
   t.equal(errors.length, n, 'every request got both 102s')
   // Counted from the due time, request i's second 102 came 0.2·i ms early: 20 ms in the median. The

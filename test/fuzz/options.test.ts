@@ -89,7 +89,8 @@ function oracle (v: unknown, keys: string[], allowed: string[] = []): boolean {
   const int = (x: unknown, max: number) => x === undefined || (typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= max)
   const bool = (x: unknown) => x === undefined || typeof x === 'boolean'
   return int(v.threshold, MAX_DELAY) && int(v.interval, MAX_DELAY) && int(v.limit, Number.MAX_SAFE_INTEGER) &&
-    bool(v.requireExpect) && bool(v.global) && (v.when === undefined || typeof v.when === 'function')
+    bool(v.requireExpect) && bool(v.global) &&
+    (v.when === undefined || (typeof v.when === 'function' && v.when.constructor.name !== 'AsyncFunction'))
 }
 
 function describe (v: unknown): string {

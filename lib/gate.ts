@@ -1,0 +1,119 @@
+import type { FastifyRequest } from 'fastify'
+import type { Resolved } from './options.js'
+import { proxySigns, type PeerRule } from './peers.js'
+
+/** How many 102s one request may get, and why that is fewer than its route's `limit`. */
+export interface Decision {
+  /** The most 102s this request may get; 0 for none. */
+  readonly limit: number
+  /** Why `limit` is below the route's, or null. */
+  readonly reason: 'requireExpect' | 'peer' | 'proxy' | 'when' | null
+  /** The peer row or declared hop that set the limit. */
+  readonly peer: string | null
+  /** The proxy-sign headers the request carries (lower-case names). */
+  readonly signs: readonly string[]
+}
+
+const EXPECT_102 = /(?:^|,)\s*102-processing\s*(?:,|$)/i
+
+// Per process, as the issue of a deployment is: one line per kind of sign says what to declare.
+const warnedSigns = new Set<string>()
+// Per route: a `when` or rule that fails fails the same way for every request.
+const warnedRoutes = new WeakMap<Resolved, Set<string>>()
+
+function warnRoute (request: FastifyRequest, options: Resolved, err: unknown, code: string, message: string): void {
+  let codes = warnedRoutes.get(options)
+  if (codes === undefined) warnedRoutes.set(options, codes = new Set())
+  if (codes.has(code)) return
+  codes.add(code)
+  request.log.warn({ err, code, route: options.route }, `fastify-processing: ${message} (logged once per route)`)
+}
+
+/** Whether a header name is on a list where `'x-forwarded-*'` stands for a prefix. */
+function listed (name: string, list: readonly string[]): string | undefined {
+  return list.find((entry) => entry.endsWith('*') ? name.startsWith(entry.slice(0, -1)) : name === entry)
+}
+
+/**
+ * A yes/no question the user or a peer row answers about a request. One that cannot answer is taken as
+ * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning.
+ */
+function ask (request: FastifyRequest, options: Resolved, question: (request: FastifyRequest) => unknown, what: string, fallback: boolean, meaning: string): boolean {
+  let answer: unknown
+  try {
+    answer = question(request)
+  } catch (err) {
+    warnRoute(request, options, err, 'FST_PROCESSING_RULE_THREW', `${what} threw, so ${meaning}`)
+    return fallback
+  }
+  if (typeof answer === 'boolean') return answer
+  // A promise is truthy: taken as a yes it would send 102s its author meant to refuse.
+  warnRoute(request, options, undefined, 'FST_PROCESSING_RULE_NOT_BOOLEAN',
+    `${what} must return true or false synchronously, returned ${typeof answer === 'object' && answer !== null ? answer.constructor.name : typeof answer}, so ${meaning}`)
+  return fallback
+}
+
+function withheldForSigns (request: FastifyRequest, signs: readonly string[]): void {
+  const kinds = [...new Set(signs.map((name) => listed(name, proxySigns) as string))].filter((kind) => !warnedSigns.has(kind))
+  if (kinds.length === 0) return
+  for (const kind of kinds) warnedSigns.add(kind)
+  request.log.warn({ code: 'FST_PROCESSING_PROXY_WITHHELD', headers: signs, kinds },
+    `fastify-processing: a request came through a proxy the plugin cannot identify (it carries ${signs.join(', ')}), so it gets no 102: nginx, Kong and ingress-nginx take a 102 as the final response. If every proxy in front of the app passes 102s, say so with the plugin option behind, e.g. register(fastifyProcessing, { behind: 'haproxy' }) ('cloudflare', 'traefik', 'probed' after npx fastify-processing probe, or a rule (request) => boolean). Logged once per process for ${kinds.join(', ')}`)
+}
+
+/**
+ * Asked once per request, just before its first 102: `requireExpect`, the peers it is recognised as, the
+ * proxies it came through (declared, or unknown), then `when`. Cheap questions first, `when` last, so a
+ * user's function never runs for a request that gets nothing anyway.
+ */
+export function decide (request: FastifyRequest, options: Resolved): Decision {
+  if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) {
+    return { limit: 0, reason: 'requireExpect', peer: null, signs: [] }
+  }
+  let limit = options.limit
+  let reason: Decision['reason'] = null
+  let peer: string | null = null
+  const explained: string[] = []
+  const lower = (by: number, why: 'peer' | 'proxy', who: string): void => {
+    if (by < limit) {
+      limit = by
+      reason = why
+      peer = who
+    }
+  }
+  for (const rule of options.peers) {
+    // A rule that cannot decide is taken as a match: a peer row exists to hold 102s back.
+    if (!ask(request, options, rule.match, `peer rule "${rule.name}"`, true, 'it is taken as a match')) continue
+    lower(rule.limit, 'peer', rule.name)
+    explained.push(...rule.adds ?? [])
+    finalWithin(request, options, rule)
+  }
+  const signs = Object.keys(request.headers).filter((name) => listed(name, proxySigns) !== undefined)
+  if (options.behind === null) {
+    const unknown = signs.filter((name) => listed(name, explained) === undefined)
+    if (unknown.length > 0) {
+      withheldForSigns(request, unknown)
+      return { limit: 0, reason: 'proxy', peer: null, signs }
+    }
+  } else {
+    for (const hop of options.behind) {
+      // A rule that cannot decide vouches for nothing.
+      const passes = hop.rule === null ? hop.limit : ask(request, options, hop.rule, 'the behind rule', false, 'this request gets no 102') ? Infinity : 0
+      lower(passes, 'proxy', hop.name)
+    }
+  }
+  if (limit > 0 && options.when !== null && !ask(request, options, options.when, '`when`', false, 'this request gets no 102')) {
+    return { limit: 0, reason: 'when', peer: null, signs }
+  }
+  if (reason !== null) request.log.debug({ peer, limit, reason }, 'fastify-processing: 102s limited for this peer or path')
+  return { limit, reason, peer, signs }
+}
+
+// A proxy that wants the final response within a fixed time of the first 102 turns a longer handler into
+// its own error page: said once per route, with the setting that avoids it.
+function finalWithin (request: FastifyRequest, options: Resolved, rule: PeerRule): void {
+  const within = rule.finalWithin
+  if (within === undefined || (options.deadline > 0 && options.deadline <= options.threshold + within)) return
+  warnRoute(request, options, undefined, 'FST_PROCESSING_PAST_PROXY_DEADLINE',
+    `route ${options.route} came through ${rule.name}, which wants the final response within ${within} ms of the first 102, but ${options.deadline === 0 ? 'the route has no handlerTimeout' : `its handlerTimeout is ${options.deadline} ms`}: set handlerTimeout to at most threshold + ${within} ms (${options.threshold + within})`)
+}

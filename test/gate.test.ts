@@ -1,0 +1,109 @@
+// Proves lib/gate.ts: an unknown proxy path gets no 102 by default, a declared path gets its own limit,
+// identified proxies are told apart, and every withheld request is said once per kind of sign.
+import type { FastifyReply } from 'fastify'
+import t from 'tap'
+import { captureLogs, request, serve, sleep } from './helpers.js'
+
+const FAST = { threshold: 10, interval: 10, limit: 12 }
+const slow = async (_req: unknown, reply: FastifyReply) => {
+  await sleep(250)
+  return { sent: reply.processingSent }
+}
+const routes = (app: import('fastify').FastifyInstance): void => {
+  app.get('/slow', { config: { processing: true } }, slow)
+  app.get('/manual', async (_req, reply) => ({ results: [reply.processing(), reply.processing()] }))
+}
+const count = async (port: number, headers: Record<string, string>, path = '/slow'): Promise<number> =>
+  (await request(port, path, { headers })).infos.length
+
+// The usual headers in front of Node: nginx with proxy_set_header, and ingress-nginx's set.
+const NGINX = { 'x-real-ip': '203.0.113.7', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' }
+const INGRESS = {
+  ...NGINX,
+  'x-request-id': 'abc',
+  'x-forwarded-host': 'example.com',
+  'x-forwarded-port': '443',
+  'x-forwarded-scheme': 'https',
+  'x-scheme': 'https'
+}
+
+t.test('undeclared: a request with proxy signs that nothing explains gets no 102, automatic or manual; one without keeps them', async (t) => {
+  const { lines, logger } = captureLogs('warn')
+  const { port } = await serve(t, FAST, routes, { logger })
+  t.equal(await count(port, {}), 12, 'no sign: the route limit')
+  t.equal(await count(port, NGINX), 0, 'nginx\'s usual headers: none')
+  t.equal(await count(port, INGRESS), 0, 'ingress-nginx\'s headers: none')
+  t.equal(await count(port, { forwarded: 'for=203.0.113.7' }), 0, 'Forwarded')
+  t.equal(await count(port, { via: '1.1 proxy' }), 0, 'Via')
+  t.equal(await count(port, { 'x-amzn-trace-id': 'Root=1-abc' }), 0, 'an AWS ALB: unknown until declared')
+  const manual = await request(port, '/manual', { headers: NGINX })
+  t.same([manual.infos.length, JSON.parse(manual.body).results], [0, [false, false]], 'reply.processing() obeys the same rule')
+  const warnings = lines.filter((l) => l.code === 'FST_PROCESSING_PROXY_WITHHELD')
+  t.same(warnings.map((w) => w.kinds), [['x-real-ip', 'x-forwarded-*'], ['x-scheme'], ['forwarded'], ['via'], ['x-amzn-trace-id']],
+    'one warning per kind of sign, never repeated: the second nginx request and the manual one said nothing')
+  t.same(warnings[0]?.headers, ['x-real-ip', 'x-forwarded-for', 'x-forwarded-proto'], 'names the headers it saw')
+  t.match(warnings[0]?.msg, /nginx, Kong and ingress-nginx take a 102 as the final response.*register\(fastifyProcessing, \{ behind: 'haproxy' \}\)/)
+})
+
+t.test('identified proxies: Traefik, Cloudflare and Apache explain their own headers, and nothing more', async (t) => {
+  const { port } = await serve(t, FAST, routes)
+  const traefik = { 'x-forwarded-for': '1.2.3.4', 'x-forwarded-host': 'a', 'x-forwarded-port': '443', 'x-forwarded-proto': 'https', 'x-forwarded-server': 'traefik-1', 'x-real-ip': '1.2.3.4' }
+  const apache = { 'x-forwarded-for': '1.2.3.4', 'x-forwarded-host': 'a', 'x-forwarded-server': 'www' }
+  const cloudflare = { 'cf-ray': '8a-LHR', 'cf-connecting-ip': '1.2.3.4', 'cf-visitor': '{"scheme":"https"}', 'x-forwarded-for': '1.2.3.4', 'x-forwarded-proto': 'https' }
+  const counts = await Promise.all([
+    count(port, traefik), count(port, apache), count(port, cloudflare),
+    count(port, { ...cloudflare, 'x-real-ip': '1.2.3.4' }),
+    count(port, { ...apache, 'x-forwarded-proto': 'https' })
+  ])
+  t.same(counts, [12, 9, 12, 0, 0], 'Traefik: the route limit, not Apache\'s 9; Cloudflare: the route limit; an nginx behind either: none')
+})
+
+t.test('declared paths: a name lets 102s through with its own cap, a rule decides per request, a chain takes the lowest', async (t) => {
+  const at = async (behind: unknown, headers: Record<string, string>): Promise<number> => {
+    const { port } = await serve(t, { ...FAST, behind } as never, routes)
+    return count(port, headers)
+  }
+  const viaNginx = { ...NGINX, 'x-behind-nginx': '1' }
+  const rule = (r: { headers: Record<string, unknown> }) => r.headers['x-behind-nginx'] === undefined
+  t.same(await Promise.all([
+    at('haproxy', { 'x-forwarded-for': '1.2.3.4' }),
+    at('nothing', NGINX),
+    at('caddy', NGINX),
+    at(['cloudflare', 'apache'], { 'cf-ray': 'x' }),
+    at(rule, viaNginx),
+    at(rule, {}),
+    at('haproxy', { 'user-agent': 'Go-http-client/1.1', 'x-forwarded-for': '1.2.3.4' })
+  ]), [12, 12, 5, 9, 0, 12, 5], 'haproxy, nothing, caddy 5, a chain 9, the rule refusing nginx and passing the rest, a known client still capped')
+})
+
+t.test('a rule that throws vouches for nothing, warned once per route with a code', async (t) => {
+  const { lines, logger } = captureLogs('warn')
+  const { port } = await serve(t, { ...FAST, behind: () => { throw new Error('no header') } }, routes, { logger })
+  t.same([await count(port, {}), await count(port, {})], [0, 0])
+  t.same(lines.map((l) => l.code), ['FST_PROCESSING_RULE_THREW'])
+  t.match(lines[0]?.msg, /the behind rule threw, so this request gets no 102/)
+})
+
+t.test('Cloudflare: a route that can run past 125 s after its first 102 is said once, at ready when declared and at the first request when recognised', async (t) => {
+  const { lines, logger } = captureLogs('warn')
+  const { port } = await serve(t, FAST, routes, { logger })
+  await count(port, { 'cf-ray': 'x' })
+  await count(port, { 'cf-ray': 'y' })
+  const said = lines.filter((l) => l.code === 'FST_PROCESSING_PAST_PROXY_DEADLINE')
+  t.equal(said.length, 1)
+  t.match(said[0]?.msg, /came through Cloudflare, which wants the final response within 125000 ms of the first 102, but the route has no handlerTimeout/)
+  const declared = captureLogs('warn')
+  await serve(t, { behind: 'cloudflare' }, routes, { logger: declared.logger })
+  t.same(declared.lines.map((l) => [l.code, l.route]), [['FST_PROCESSING_PAST_PROXY_DEADLINE', 'GET /slow']])
+})
+
+t.test('interimBytes: progress headers stop before they break a client that counts them against its header budget', async (t) => {
+  const big = 'x'.repeat(1000)
+  const { port } = await serve(t, { threshold: 60_000, interimBytes: 4096 }, (app) => {
+    app.get('/progress', async (_req, reply) => ({ results: Array.from({ length: 6 }, () => reply.processing({ progress: big })), small: reply.processing() }))
+  })
+  const res = await request(port, '/progress')
+  // Each 102 is 28 bytes of status line and blank line, plus "progress: " + 1000 + CRLF.
+  t.same(JSON.parse(res.body), { results: [true, true, true, false, false, false], small: false }, 'three of 1040 bytes fit in 4096; then the request gets none')
+  t.equal(res.infos.length, 3)
+})
