@@ -107,3 +107,13 @@ t.test('a peer rule that throws is taken as a match, never as a failed request, 
   t.equal(warnings.length, 1)
   t.match(warnings[0], { route: 'GET /slow', msg: /peer rule "broken rule" threw, so it is taken as a match/, err: { message: 'no header' } })
 })
+
+t.test('every file a peer row or a declarable path cites as evidence exists', async (t) => {
+  const { existsSync } = await import('node:fs')
+  const { knownPaths } = await import('../lib/peers.js')
+  const evidence = [...knownPeers.map((p) => p.evidence ?? ''), ...Object.values(knownPaths).map((p) => p.evidence)]
+  const cited = evidence.flatMap((e) => e.match(/\b(?:test|docs|bin|lib)\/[\w./-]+\.(?:ts|js|md)\b/g) ?? [])
+  t.ok(cited.length >= 10, `${cited.length} files cited`)
+  for (const file of new Set(cited)) t.ok(existsSync(new URL(`../${file}`, import.meta.url)), file)
+  t.ok(knownPeers.every((p) => typeof p.evidence === 'string' && p.evidence.length > 0), 'every built-in row says where its limit comes from')
+})

@@ -2,8 +2,15 @@ import Fastify, { type FastifyContextConfig, type FastifyPluginCallback, type Fa
 import { expect, test } from 'tstyche'
 import processing, {
   fastifyProcessing,
+  knownPaths,
   knownPeers,
+  proxySigns,
+  type Behind,
   type FastifyProcessingOptions,
+  type PathName,
+  type SentMessage,
+  type WithheldMessage,
+  type WithheldReason,
   type PeerRule,
   type ProcessingHeaders,
   type ProcessingRouteOptions
@@ -87,7 +94,40 @@ test('peers: the known peers table and rules of your own', () => {
   expect(app.register(processing, { peers: [{ name: 'no limit', match: () => true, evidence: 'none' }] })).type.toRaiseError()
   expect(app.register(processing, { peers: [{ ...mine, limit: '1' }] })).type.toRaiseError()
   expect(app.register(processing, { peers: [{ ...mine, match: () => 'yes' }] })).type.toRaiseError()
-  expect<PeerRule>().type.not.toBeAssignableFrom({ name: 'no evidence', match: () => true, limit: 1 })
+  // Evidence documents the built-in rows; a rule of your own may go without it.
+  expect<PeerRule>().type.toBeAssignableFrom({ name: 'no evidence', match: () => true, limit: 1 })
+  expect<PeerRule>().type.toBeAssignableFrom({ name: 'a proxy', match: () => true, limit: Infinity, adds: ['x-my-proxy-*'] })
   // The table is shared and frozen: it cannot be changed in place.
   expect(knownPeers).type.not.toHaveProperty('push')
+})
+
+test('behind: the path in front of the app, by name, rule or chain', () => {
+  expect(app.register(processing, { behind: 'haproxy' })).type.not.toRaiseError()
+  expect(app.register(processing, { behind: ['cloudflare', 'haproxy'] })).type.not.toRaiseError()
+  expect(app.register(processing, { behind: (request) => request.headers['x-behind-nginx'] === undefined })).type.not.toRaiseError()
+  expect(app.get('/b', { config: { processing: { behind: 'nothing', interimBytes: 8192 } } }, async () => 'ok')).type.not.toRaiseError()
+  expect<Behind>().type.toBeAssignableFrom(['probed', () => true] as const)
+  expect<PathName>().type.toBe<keyof typeof knownPaths>()
+  expect(proxySigns).type.toBe<readonly string[]>()
+
+  expect(app.register(processing, { behind: 'nginx' })).type.toRaiseError()
+  expect(app.register(processing, { behind: async () => true })).type.toRaiseError()
+  expect(app.register(processing, { behind: () => 'yes' })).type.toRaiseError()
+  expect(app.register(processing, { interimBytes: '16k' })).type.toRaiseError()
+  expect(app.register(processing, { when: async () => true })).type.toRaiseError()
+})
+
+test('probe options', () => {
+  expect(app.register(processing, { probe: { path: '/.well-known/processing-probe', token: 'a-secret-of-16+chars' } })).type.not.toRaiseError()
+  expect(app.register(processing, { probe: { path: '/probe' } })).type.toRaiseError()
+  expect(app.register(processing, { probe: true })).type.toRaiseError()
+  expect<ProcessingRouteOptions>().type.not.toBeAssignableFrom({ probe: { path: '/p', token: 't' } })
+})
+
+test('diagnostics channel messages', () => {
+  expect<SentMessage['sent']>().type.toBe<number>()
+  expect<SentMessage['manual']>().type.toBe<boolean>()
+  expect<WithheldMessage['reason']>().type.toBe<WithheldReason>()
+  expect<WithheldReason>().type.toBeAssignableFrom('proxy' as const)
+  expect<WithheldReason>().type.not.toBeAssignableFrom('nginx' as const)
 })
