@@ -107,3 +107,19 @@ t.test('interimBytes: progress headers stop before they break a client that coun
   t.same(JSON.parse(res.body), { results: [true, true, true, false, false, false], small: false }, 'three of 1040 bytes fit in 4096; then the request gets none')
   t.equal(res.infos.length, 3)
 })
+
+const hasHandlerTimeout = 'handlerTimeout' in (await import('fastify')).default().initialConfig
+
+t.test('Cloudflare: a handlerTimeout within 125 s of the first 102 says nothing; a longer one is said', { skip: !hasHandlerTimeout && 'Fastify < 5.8 has no handlerTimeout' }, async (t) => {
+  const { lines, logger } = captureLogs('warn')
+  const { port } = await serve(t, { ...FAST, limit: 10_000, behind: 'cloudflare' }, (app) => {
+    app.get('/fits', { handlerTimeout: 60_000, config: { processing: true } }, slow)
+    app.get('/long', { handlerTimeout: 300_000, config: { processing: true } }, slow)
+  }, { logger })
+  await Promise.all([count(port, { 'cf-ray': 'a' }, '/fits'), count(port, { 'cf-ray': 'b' }, '/long')])
+  t.same(lines.map((l) => [l.code, l.route]), [
+    ['FST_PROCESSING_PAST_PROXY_DEADLINE', 'GET /long'],
+    ['FST_PROCESSING_PAST_PROXY_DEADLINE', 'GET /long']
+  ], 'at ready (declared) and at the first request (recognised), for the long route only')
+  t.match(lines[0]?.msg, /its handlerTimeout is 300000 ms: set handlerTimeout to at most 125010 ms/)
+})
