@@ -4,7 +4,7 @@
 # a package's install starts is stopped again, so that its default port is free and nothing runs unasked.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(openjdk-17-jdk-headless golang-go chromium python3-httpx python3-aiohttp python3-requests ruby
+packages=(openjdk-17-jdk-headless libokhttp-java golang-go chromium python3-httpx python3-aiohttp python3-requests ruby
   apache2 caddy varnish squid)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -18,6 +18,7 @@ fi
 for s in apache2 varnish squid caddy; do service "$s" stop >/dev/null 2>&1 || true; done
 pkill -x caddy 2>/dev/null || true
 java -version 2>&1 | sed -n 1p
+dpkg-query -W -f='okhttp ${Version}\n' libokhttp-java
 go version
 chromium --version 2>/dev/null || true
 /usr/bin/python3 -c 'import httpx, aiohttp, requests, sys; print("python", sys.version.split()[0], "httpx", httpx.__version__, "aiohttp", aiohttp.__version__, "requests", requests.__version__)'

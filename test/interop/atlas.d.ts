@@ -6,6 +6,8 @@ export interface AtlasApp { port: number, origin: string, readonly connections: 
 export interface ClientResult { status: number | null, ok: boolean, interims: number | null, error: string | null, ua: string | null, upstream: Record<string, string> | null, sent: number | null }
 export function startAtlasApp (plugin: FastifyProcessingOptions | null): Promise<AtlasApp>
 export function javaClient (url: string, n?: number): Promise<ClientResult[]>
+export const OKHTTP_CLASSPATH: string
+export function okhttpClient (urls: string[]): Promise<Array<ClientResult & { body: string | null, ms: number }>>
 export function goClient (url: string, n?: number): Promise<ClientResult[]>
 export function pythonLib (lib: 'requests' | 'urllib' | 'httpx' | 'aiohttp', url: string, n?: number): Promise<ClientResult[]>
 export function rubyClient (url: string, n?: number): Promise<ClientResult[]>

@@ -94,6 +94,42 @@ export async function javaClient (url, n = 1) {
   return parsed(await run('java', [file, url, String(n)], { timeout: 60_000 }), (r) => result(r.status, r.body, { error: r.error }))
 }
 
+const OKHTTP = `import okhttp3.*;
+public class Main {
+  static String q(String s) { return s == null ? "null" : "\\"" + s.replace("\\\\", "\\\\\\\\").replace("\\"", "\\\\\\"").replace("\\n", " ") + "\\""; }
+  public static void main(String[] args) throws Exception {
+    OkHttpClient client = new OkHttpClient();
+    StringBuilder out = new StringBuilder("[");
+    for (int i = 0; i < args.length; i++) {
+      if (i > 0) out.append(",");
+      long started = System.nanoTime();
+      try (Response res = client.newCall(new Request.Builder().url(args[i]).build()).execute()) {
+        String body = res.body().string();
+        out.append("{\\"status\\":" + res.code() + ",\\"body\\":" + q(body) + ",\\"error\\":null");
+      } catch (Exception e) {
+        out.append("{\\"status\\":null,\\"body\\":null,\\"error\\":" + q(String.valueOf(e)));
+      }
+      out.append(",\\"ms\\":" + (System.nanoTime() - started) / 1000000 + "}");
+    }
+    System.out.println(out.append("]"));
+    client.dispatcher().executorService().shutdown();
+    client.connectionPool().evictAll();
+  }
+}
+`
+
+/** Debian's OkHttp (libokhttp-java: OkHttp 3.13.1, okio 1.16): the jars `java` needs on its class path. */
+export const OKHTTP_CLASSPATH = '/usr/share/java/okhttp.jar:/usr/share/java/okio.jar'
+
+/**
+ * OkHttp's `Call.execute()`: one request per URL, in a row, on one client (it pools connections). Each
+ * result also says how long its call took (`ms`), which tells a fresh answer from a leftover one.
+ */
+export async function okhttpClient (urls) {
+  const file = await source('OkMain.java', OKHTTP.replace('public class Main', 'public class OkMain'))
+  return parsed(await run('java', ['-cp', OKHTTP_CLASSPATH, file, ...urls], { timeout: 60_000 }), (r) => ({ ...result(r.status, r.body, { error: r.error }), body: r.body, ms: r.ms }))
+}
+
 const GO_CLIENT = `package main
 
 import (
