@@ -44,11 +44,11 @@ t.test('nginx 1.22 in front of the plugin: what breaks, and what keeps it workin
 
   t.test("nginx's default proxy_http_version 1.0: the plugin sends no 102 upstream, all is well", async (t) => {
     t.equal(http10.code, 0, http10.stderr)
-    t.match(http10.results[0], { status: 200, body: BODY, interims: [] })
+    t.same([http10.results[0]?.status, http10.results[0]?.body, http10.results[0]?.interims], [200, BODY, []])
   })
 
   t.test('a `when` gate on a header nginx adds: no 102 to nginx, clean 200', async (t) => {
     t.equal(marked.code, 0, marked.stderr)
-    t.match(marked.results[0], { status: 200, body: BODY, interims: [] })
+    t.same([marked.results[0]?.status, marked.results[0]?.body, marked.results[0]?.interims], [200, BODY, []])
   })
 })

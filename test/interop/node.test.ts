@@ -11,7 +11,8 @@ t.test('Node http.request: 102s through the information event, final responses i
   const fast = await nodeRequest(app.origin, '/fast', { agent })
   t.match(slow, { status: 200, body: BODY, error: null, reusedSocket: false })
   t.match(chunked, { status: 200, body: CHUNKS.join(''), error: null, reusedSocket: true }, 'reused after a response with 102s')
-  t.match(fast, { status: 200, body: BODY, error: null, reusedSocket: true, interims: [] }, 'a fast route gets no 102')
+  t.match(fast, { status: 200, body: BODY, error: null, reusedSocket: true })
+  t.same(fast.interims, [], 'a fast route gets no 102')
   for (const r of [slow, chunked]) t.ok(r.interims.length >= 2 && r.interims.every((s) => s === 102), `102s seen (${r.interims.length})`)
   t.equal(app.connections, 1, 'one TCP connection for all three')
 })
@@ -37,8 +38,9 @@ t.test('Node http2 client: 102s as :status headers, final responses intact, one 
   t.match(results, [
     { status: 200, body: BODY, error: null },
     { status: 200, body: CHUNKS.join(''), error: null },
-    { status: 200, body: BODY, error: null, interims: [] }
+    { status: 200, body: BODY, error: null }
   ])
+  t.same(results[2]?.interims, [], 'the fast route gets no 102')
   for (const r of results.slice(0, 2)) t.ok(r.interims.length >= 2 && r.interims.every((s) => s === 102), `102s seen (${r.interims.length})`)
   // A second batch on a new session still works after the first session saw 102s.
   const again = await nodeHttp2(app.origin, ['/slow?ms=150'])
