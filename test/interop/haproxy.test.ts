@@ -41,6 +41,45 @@ t.test('HAProxy timeout server 2s: a 6 s handler with a 102 every 1 s returns 20
   t.match(ok.results[0], { status: 200, body: BODY }, '200 after 6 s through a 2 s server timeout')
   t.ok(ok.results[0]!.interims.length >= 5, `the 102s reached the client (${ok.results[0]!.interims.length})`)
   t.ok(ok.ms >= 5900, `took ${Math.round(ok.ms)} ms`)
-  t.match(timedOut.results[0], { status: 504, interims: [] }, 'without the plugin HAProxy gives up: 504')
+  t.match(timedOut.results[0], { status: 504 }, 'without the plugin HAProxy gives up: 504')
+  t.same(timedOut.results[0]?.interims, [], 'having forwarded no interim')
   t.ok(timedOut.ms < 4000, `after its 2 s server timeout (${Math.round(timedOut.ms)} ms)`)
+})
+
+// HAProxy adds nothing by default; with `option forwardfor` it adds X-Forwarded-For, a proxy sign the
+// plugin cannot tell apart from nginx's. Default options then withhold the 102s and say so once; declaring
+// `behind: 'haproxy'` lets them through. threshold and interval are lowered only to keep the test short.
+t.test("HAProxy with option forwardfor: no 102 and one coded warning until `behind: 'haproxy'`; then the 102s reach the client and reset timeout server", async (t) => {
+  if (!await needs(t, 'haproxy') || !await needs(t, 'curl')) return
+  const timing = { threshold: 300, interval: 300 }
+  const [undeclared, declared] = await Promise.all([
+    startApp(timing, { logs: true }),
+    startApp({ ...timing, behind: 'haproxy' }, { logs: true })
+  ])
+  const [p0, p1] = await Promise.all([
+    startHaproxy(undeclared.port, { forwardfor: true }),
+    startHaproxy(declared.port, { forwardfor: true, timeoutServer: '1s' })
+  ])
+  t.teardown(async () => {
+    await Promise.all([p0.stop(), p1.stop()])
+    await Promise.all([undeclared.close(), declared.close()])
+  })
+  const [before, after] = await Promise.all([
+    curl([`${p0.origin}/slow?ms=1000`, `${p0.origin}/chunked?ms=1000`]),
+    curl(`${p1.origin}/slow?ms=2500`)
+  ])
+  const withheldWarnings = (app: typeof undeclared) => app.logs().filter((line) => JSON.stringify(line).includes('FST_PROCESSING_PROXY_WITHHELD'))
+
+  t.equal(before.code, 0, before.stderr)
+  t.same(before.results.map((r) => [r.status, r.body, r.interims]), [[200, BODY, []], [200, CHUNKS.join(''), []]],
+    'undeclared: both requests get their intact 200, and no 102')
+  const warnings = withheldWarnings(undeclared)
+  t.equal(warnings.length, 1, 'one warning for two withheld requests')
+  t.match(JSON.stringify(warnings[0] ?? null), /x-forwarded-for/i, 'naming the header it saw')
+  t.match(JSON.stringify(warnings[0] ?? null), /behind/, 'and the option that lets the 102s through')
+
+  t.equal(after.code, 0, after.stderr)
+  t.match(after.results[0], { status: 200, body: BODY }, "declared: 200 after 2.5 s through HAProxy's 1 s timeout server")
+  t.ok(after.results[0]!.interims.length >= 3 && after.results[0]!.interims.every((s) => s === 102), `the 102s reached the client (${after.results[0]!.interims.length})`)
+  t.same(withheldWarnings(declared), [], 'and nothing was withheld')
 })

@@ -18,9 +18,10 @@ export interface App {
   port: number
   origin: string
   readonly connections: number
+  logs (): Array<Record<string, unknown>>
   close (): Promise<undefined>
 }
-export function startApp (plugin?: FastifyProcessingOptions | null, options?: { http2?: boolean }): Promise<App>
+export function startApp (plugin?: FastifyProcessingOptions | null, options?: { http2?: boolean, logs?: boolean }): Promise<App>
 
 export interface Response { status: number | null, body: string | null, interims: number[], error?: string | null }
 export interface CurlResponse extends Response { interimVersions: string[], version: string | null }
@@ -36,9 +37,11 @@ export function pythonClient (port: number, path: string, headers?: Record<strin
 
 export interface Daemon { port: number, origin: string, dir: string, stop (): Promise<void>, output (): string }
 export function daemon (what: string, cmd: string, args: string[], port: number, dir: string, env?: NodeJS.ProcessEnv): Promise<Daemon>
-export function startHaproxy (upstream: number, options?: { timeoutServer?: string }): Promise<Daemon>
+export function startHaproxy (upstream: number, options?: { timeoutServer?: string, forwardfor?: boolean }): Promise<Daemon>
 export function startNginx (upstream: number, options?: { readTimeout?: string }): Promise<Daemon & { errorLog (): Promise<string> }>
 
 export interface RawExchange { text: string, chunks: Array<{ at: number, data: string }>, closed: string, closedAt: number }
 export function rawExchange (port: number, paths: string[], options?: { ms?: number, gap?: number }): Promise<RawExchange>
+export interface RawResponse { interims: number[], status: number, headers: Record<string, string>, body: string }
+export function rawRequests (port: number, paths: string[], options?: { ms?: number, headers?: Record<string, string> }): Promise<{ responses: RawResponse[], pending: number[], closed: string, rest: string, ms: number }>
 export function statusLines (text: string): number[]

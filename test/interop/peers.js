@@ -83,8 +83,11 @@ export function freePort () {
  * Routes: GET /slow?ms=N answers BODY (content-length) after N ms; GET /chunked?ms=N streams CHUNKS
  * (chunked encoding) after N ms; GET /fast answers at once. All three opt in to processing.
  */
-export async function startApp (plugin = FAST, { http2: h2 = false } = {}) {
-  const app = Fastify({ http2: h2 })
+export async function startApp (plugin = FAST, { http2: h2 = false, logs = false } = {}) {
+  // With `logs`, what the app logs at warn and above is kept, one parsed JSON line each.
+  const lines = []
+  const stream = { write: (line) => { lines.push(JSON.parse(line)) } }
+  const app = Fastify({ http2: h2, ...(logs ? { logger: { level: 'warn', stream } } : {}) })
   if (plugin !== null) await app.register(processing, plugin)
   const config = { processing: plugin !== null }
   const wait = (request) => sleep(Number(request.query.ms ?? 700))
@@ -110,6 +113,8 @@ export async function startApp (plugin = FAST, { http2: h2 = false } = {}) {
     origin: `http://127.0.0.1:${port}`,
     /** TCP connections (HTTP/1) or sessions (HTTP/2) accepted so far. */
     get connections () { return connections },
+    /** What the app logged (only with `logs`). */
+    logs: () => lines,
     close: () => app.close()
   }
 }
@@ -299,8 +304,8 @@ export async function daemon (what, cmd, args, port, dir, env = process.env) {
   return { port, origin: `http://127.0.0.1:${port}`, stop, output: () => output, dir }
 }
 
-/** HAProxy in front of `upstream` (a port): HTTP/1.1 frontend, `timeout server` as given. */
-export async function startHaproxy (upstream, { timeoutServer = '30s' } = {}) {
+/** HAProxy in front of `upstream` (a port): HTTP/1.1 frontend, `timeout server` as given, `option forwardfor` if asked. */
+export async function startHaproxy (upstream, { timeoutServer = '30s', forwardfor = false } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'fp-haproxy-'))
   const port = await freePort()
   const cfg = join(dir, 'haproxy.cfg')
@@ -313,6 +318,7 @@ export async function startHaproxy (upstream, { timeoutServer = '30s' } = {}) {
     '  timeout connect 2s',
     '  timeout client 30s',
     `  timeout server ${timeoutServer}`,
+    forwardfor ? '  option forwardfor' : '',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
     '  default_backend be',
@@ -323,11 +329,34 @@ export async function startHaproxy (upstream, { timeoutServer = '30s' } = {}) {
   return daemon('haproxy', 'haproxy', ['-f', cfg, '-db'], port, dir)
 }
 
+// The headers of the usual nginx setup for a Node app (Host, X-Real-IP, X-Forwarded-For, -Proto).
+const USUAL = [
+  'proxy_set_header Host $host;',
+  'proxy_set_header X-Real-IP $remote_addr;',
+  'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+  'proxy_set_header X-Forwarded-Proto $scheme;'
+].join(' ')
+
+// The headers ingress-nginx's template sets on every proxied request.
+const INGRESS = [
+  'proxy_set_header Host $host;',
+  'proxy_set_header X-Request-ID $request_id;',
+  'proxy_set_header X-Real-IP $remote_addr;',
+  'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+  'proxy_set_header X-Forwarded-Host $host;',
+  'proxy_set_header X-Forwarded-Port $server_port;',
+  'proxy_set_header X-Forwarded-Proto $scheme;',
+  'proxy_set_header X-Forwarded-Scheme $scheme;',
+  'proxy_set_header X-Scheme $scheme;'
+].join(' ')
+
 /**
  * nginx in front of `upstream`, with its own prefix, pid, logs and temp paths, as a single foreground
  * process. Locations: `/` proxies with HTTP/1.1 and buffering (the usual setup for keep-alive
  * upstreams); `/unbuffered/` the same with proxy_buffering off; `/http10/` with nginx's default
- * proxy_http_version 1.0; `/marked/` like `/` and adds `X-Behind-Nginx: 1` for a `when` gate.
+ * proxy_http_version 1.0; `/marked/` like `/` and adds `X-Behind-Nginx: 1` for a `when` gate; `/usual/`
+ * like `/` with the usual Node setup's headers; `/usual-marked/` those and `X-Behind-Nginx: 1`; `/ingress/`
+ * like `/` with ingress-nginx's header set.
  * `readTimeout` bounds how long nginx waits on a silent upstream.
  */
 export async function startNginx (upstream, { readTimeout = '3s' } = {}) {
@@ -360,6 +389,9 @@ export async function startNginx (upstream, { readTimeout = '3s' } = {}) {
     `    location /unbuffered/ { proxy_pass http://app/; proxy_buffering off; ${proxy11} }`,
     '    location /http10/ { proxy_pass http://app/; }',
     `    location /marked/ { proxy_pass http://app/; ${proxy11} proxy_set_header X-Behind-Nginx 1; }`,
+    `    location /usual/ { proxy_pass http://app/; ${proxy11} ${USUAL} }`,
+    `    location /usual-marked/ { proxy_pass http://app/; ${proxy11} ${USUAL} proxy_set_header X-Behind-Nginx 1; }`,
+    `    location /ingress/ { proxy_pass http://app/; ${proxy11} ${INGRESS} }`,
     '  }',
     '}',
     ''
@@ -396,6 +428,82 @@ export function rawExchange (port, paths, { ms = 8000, gap = 0 } = {}) {
       resolve({ text: chunks.map((c) => c.data).join(''), chunks, closed, closedAt: performance.now() - started })
     })
     const timer = setTimeout(() => { closed = 'still open'; socket.destroy() }, ms)
+  })
+}
+
+/**
+ * A raw HTTP/1.1 client on one connection: sends a GET for each path (with `headers`) once the previous
+ * response is complete, reads interim heads and content-length or chunked bodies, and stops after the
+ * last response or when `ms` pass. Each entry of `responses` is { interims, status, headers, body }; a
+ * response cut short by the deadline or by the peer closing is left out.
+ */
+export function rawRequests (port, paths, { ms = 8000, headers = {} } = {}) {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const responses = []
+    let buffer = ''
+    let interims = []
+    let next = 0
+    let done = false
+    const socket = net.connect(port, '127.0.0.1')
+    socket.setEncoding('latin1')
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    const send = () => socket.write(`GET ${paths[next++]} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`)
+    const finish = (closed) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ responses, pending: interims, closed, rest: buffer, ms: performance.now() - started })
+    }
+    const parse = () => {
+      for (;;) {
+        const end = buffer.indexOf('\r\n\r\n')
+        if (end === -1) return
+        const [line, ...fields] = buffer.slice(0, end).split('\r\n')
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(line)?.[1] ?? NaN)
+        const head = {}
+        for (const field of fields) {
+          const i = field.indexOf(':')
+          head[field.slice(0, i).toLowerCase()] = field.slice(i + 1).trim()
+        }
+        if (status >= 100 && status < 200) {
+          interims.push(status)
+          buffer = buffer.slice(end + 4)
+          continue
+        }
+        let body
+        let rest
+        if (/chunked/i.test(head['transfer-encoding'] ?? '')) {
+          body = ''
+          let at = end + 4
+          for (;;) {
+            const eol = buffer.indexOf('\r\n', at)
+            if (eol === -1) return
+            const size = parseInt(buffer.slice(at, eol), 16)
+            if (buffer.length < eol + 2 + size + 2) return
+            if (size === 0) { rest = buffer.slice(eol + 4); break }
+            body += buffer.slice(eol + 2, eol + 2 + size)
+            at = eol + 2 + size + 2
+          }
+        } else {
+          const length = Number(head['content-length'] ?? 0)
+          if (buffer.length < end + 4 + length) return
+          body = buffer.slice(end + 4, end + 4 + length)
+          rest = buffer.slice(end + 4 + length)
+        }
+        responses.push({ interims, status, headers: head, body })
+        interims = []
+        buffer = rest
+        if (next < paths.length) send()
+        else return finish('done')
+      }
+    }
+    socket.on('connect', send)
+    socket.on('data', (data) => { buffer += data; parse() })
+    socket.on('error', (err) => finish(err.code ?? err.message))
+    socket.on('close', () => finish('closed by peer'))
+    const timer = setTimeout(() => finish('timed out'), ms)
   })
 }
 

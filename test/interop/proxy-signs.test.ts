@@ -1,0 +1,97 @@
+import diagnostics from 'node:diagnostics_channel'
+import type { IncomingHttpHeaders } from 'node:http'
+import t from 'tap'
+import { BODY, curl, rawRequests, startApp, startNginx } from './peers.js'
+import { needs } from './needs.js'
+
+// nginx reads a 102 as the final response in every version, and adds no header of its own; its usual
+// setups add proxy headers (X-Real-IP, X-Forwarded-*), and those are what the plugin's defaults act on.
+// Every app here has the plugin's default options, but `behind` where a test says so. The route answers
+// after 1300 ms, past the default 1000 ms threshold, so one 102 is due before the 200.
+const SLOW = '/slow?ms=1300'
+const OK = [200, BODY, []]
+/** curl's own error lines, without the -v trace. */
+const errors = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('curl:')).join(' ') || 'curl: no error'
+
+const withheld: Array<{ port: number | undefined, reason: string, headers: IncomingHttpHeaders }> = []
+diagnostics.subscribe('fastify-processing:withheld', (message) => {
+  const { request, reason } = message as { request: { socket?: { localPort?: number }, headers: IncomingHttpHeaders }, reason: string }
+  withheld.push({ port: request.socket?.localPort, reason, headers: request.headers })
+})
+
+t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual headers or ingress-nginx\'s: default options keep the client in step', async (t) => {
+  if (!await needs(t, 'nginx') || !await needs(t, 'curl')) return
+  const [safe, exposed, ruled] = await Promise.all([
+    startApp({}),
+    // 'nothing' vouches for every path: the proxy headers are ignored, so the 102 goes to nginx.
+    startApp({ behind: 'nothing' }),
+    // The user's rule: nginx marks what it forwards, and only unmarked requests are vouched for.
+    startApp({ behind: (request) => request.headers['x-behind-nginx'] === undefined })
+  ])
+  const [nSafe, nExposed, nRuled] = await Promise.all([safe, exposed, ruled].map((app) => startNginx(app.port, { readTimeout: '2s' })))
+  t.teardown(async () => {
+    await Promise.all([nSafe, nExposed, nRuled].map((n) => n!.stop()))
+    await Promise.all([safe, exposed, ruled].map((app) => app.close()))
+  })
+
+  // Two requests on one client connection each: the slow one, then a fast one.
+  const both = (prefix: string) => [`${prefix}${SLOW}`, `${prefix}/fast`]
+  const curlBoth = (origin: string, prefix: string) => curl(both(prefix).map((p) => origin + p), { extra: ['-v'], timeout: 5000 })
+  const [usualCurl, usualRaw, ingressCurl, ingressRaw, exposedUsualCurl, exposedUsualRaw, exposedIngressRaw, ruledRaw, ruledDirect, ruledVouched, directCurl, directRaw] = await Promise.all([
+    curlBoth(nSafe!.origin, '/usual'),
+    rawRequests(nSafe!.port, both('/usual'), { ms: 5000 }),
+    curlBoth(nSafe!.origin, '/ingress'),
+    rawRequests(nSafe!.port, both('/ingress'), { ms: 5000 }),
+    curlBoth(nExposed!.origin, '/usual'),
+    rawRequests(nExposed!.port, both('/usual'), { ms: 5000 }),
+    rawRequests(nExposed!.port, both('/ingress'), { ms: 5000 }),
+    rawRequests(nRuled!.port, both('/usual-marked'), { ms: 5000 }),
+    curl(`${ruled.origin}${SLOW}`),
+    curl(`${ruled.origin}${SLOW}`, { extra: ['-H', 'X-Forwarded-For: 203.0.113.7'] }),
+    curl([`${safe.origin}${SLOW}`, `${safe.origin}/fast`], { extra: ['-v'] }),
+    rawRequests(safe.port, both(''), { ms: 5000 })
+  ])
+  const outcome = (r: { status: number | null, body: string | null, interims: number[] }) => [r.status, r.body, r.interims]
+  const reasons = (port: number, ingress: boolean) => withheld
+    .filter((w) => w.port === port && (w.headers['x-request-id'] !== undefined) === ingress).map((w) => w.reason)
+
+  for (const [name, viaCurl, raw, ingress] of [['usual headers', usualCurl, usualRaw, false], ["ingress-nginx's headers", ingressCurl, ingressRaw, true]] as const) {
+    t.test(`${name}: both requests get their 200, on one client connection, and no 102 reaches nginx`, async (t) => {
+      t.equal(viaCurl.code, 0, errors(viaCurl.stderr))
+      t.same(viaCurl.results.map(outcome), [OK, OK], 'curl: two intact 200s, no interim')
+      t.match(viaCurl.stderr, /Re-using existing connection/, 'curl sent the second on the same connection')
+      t.equal(raw.closed, 'done', 'raw client: both responses complete')
+      t.same(raw.responses.map(outcome), [OK, OK], 'raw client: two intact 200s, no interim, on one socket')
+      t.equal(raw.responses[0]?.headers['x-processing-sent'], '0', 'the app sent no 102')
+      t.same(reasons(safe.port, ingress), ['proxy', 'proxy'], "each slow request was withheld for its proxy headers (channel 'fastify-processing:withheld')")
+    })
+  }
+
+  t.test("without the protection (behind: 'nothing'), the same paths leave the client stuck at nginx's 102", async (t) => {
+    for (const [name, raw] of [['usual', exposedUsualRaw], ['ingress', exposedIngressRaw]] as const) {
+      t.same(raw.responses, [], `${name}: the raw client got no final response, though the app answered at 1300 ms`)
+      t.same(raw.pending, [102], `${name}: only nginx's bare 102`)
+      t.equal(raw.closed, 'closed by peer', `${name}: then nginx closed the connection at its proxy_read_timeout (${Math.round(raw.ms)} ms)`)
+      t.equal(raw.rest, '', `${name}: the second request was never answered`)
+    }
+    t.equal(exposedUsualCurl.results[0]?.status, 102, 'curl: a bare 102 is the last thing it read for the slow request')
+    t.match(errors(exposedUsualCurl.stderr), /\(52\) Empty reply from server/, 'and fails that transfer when nginx closes')
+  })
+
+  t.test('a rule that vouches only for what nginx did not mark: nginx is still kept from 102s, a direct client still gets them', async (t) => {
+    t.equal(ruledRaw.closed, 'done', 'through nginx: both responses complete')
+    t.same(ruledRaw.responses.map(outcome), [OK, OK], 'through nginx: two intact 200s, no interim, on one socket')
+    t.same(reasons(ruled.port, false), ['proxy'], 'withheld for its proxy headers')
+    t.equal(ruledDirect.code, 0, errors(ruledDirect.stderr))
+    t.same(outcome(ruledDirect.results[0]!), [200, BODY, [102]], 'direct: a 102, then the 200')
+    t.same(outcome(ruledVouched.results[0]!), [200, BODY, [102]], 'direct with X-Forwarded-For, which the rule vouches for: a 102, then the 200')
+  })
+
+  t.test('a request with no proxy sign keeps the old behaviour: its 102s', async (t) => {
+    t.equal(directCurl.code, 0, errors(directCurl.stderr))
+    t.same(directCurl.results.map(outcome), [[200, BODY, [102]], OK], 'curl: a 102 then the 200; the fast one none')
+    t.match(directCurl.stderr, /Re-using existing connection/, 'on one connection')
+    t.equal(directRaw.closed, 'done', 'raw client: both responses complete')
+    t.same(directRaw.responses.map(outcome), [[200, BODY, [102]], OK], 'raw client: the same, on one socket')
+  })
+})
