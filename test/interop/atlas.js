@@ -455,13 +455,14 @@ export function clientRun (name, plugin, { ms = 400, n = 2 } = {}) {
 
 /**
  * The most 1xx a client or proxy takes before it fails the request: tries `limit` = each of `tries`
- * (peer recognition off, a 102 every 10 ms; the route answers once all `limit` went out) and reports
+ * (peer recognition off, proxy headers ignored with `behind: 'nothing'`, a 102 every 10 ms; the route
+ * answers once all `limit` went out) and reports
  * what each one ended in.
  */
 export async function capProbe (tries, probe) {
   const out = {}
   await Promise.all(tries.map(async (limit) => {
-    out[limit] = await withApp({ threshold: 10, interval: 10, limit, peers: [] }, (app) => probe(app, `ms=50&sent=${limit}`))
+    out[limit] = await withApp({ threshold: 10, interval: 10, limit, peers: [], behind: 'nothing' }, (app) => probe(app, `ms=50&sent=${limit}`))
   }))
   return out
 }

@@ -81,8 +81,10 @@ async function throughProxyTo (start: typeof startApache, upstream: number, quer
 
 t.test('proxies: which forward 102s, what they add upstream, and Varnish answering 503 at the first one', async (t) => {
   if (!await needs(t, 'apache2') || !await needs(t, 'caddy') || !await needs(t, 'squid') || !await needs(t, 'varnishd', 'varnish') || !await needs(t, 'go', 'golang-go')) return
-  const off = { ...FAST, limit: 3, peers: [] }
-  const probe = (start: typeof startApache) => throughProxy(off, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=400`, `${p.origin}/slow?ms=400`])).results)
+  // The raw peer: no peer table, and its proxy headers ignored ('nothing' vouches for every path).
+  const off = { ...FAST, limit: 3, peers: [], behind: 'nothing' as const }
+  // sent=3: the route answers only once its 3 102s went out, however busy the machine is.
+  const probe = (start: typeof startApache) => throughProxy(off, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=400&sent=3`, `${p.origin}/slow?ms=400&sent=3`])).results)
   const [apache, caddy, squid, goProxy, varnish, varnishDefaults] = await Promise.all([
     probe(startApache), probe(startCaddy as typeof startApache), probe(startSquid as typeof startApache), probe(startGoProxy as typeof startApache),
     probe(startVarnish as typeof startApache),
@@ -103,7 +105,7 @@ t.test('proxies: which forward 102s, what they add upstream, and Varnish answeri
 t.test('idle timeouts: a 102 resets Apache\'s and Caddy\'s upstream timers, not Squid\'s', async (t) => {
   if (!await needs(t, 'apache2') || !await needs(t, 'caddy') || !await needs(t, 'squid')) return
   // A 2.3 s handler behind a 1 s upstream timeout; the plugin sends a 102 every 400 ms (at most 5, Caddy's cap).
-  const plugin = { threshold: 100, interval: 400, limit: 5, peers: [] }
+  const plugin = { threshold: 100, interval: 400, limit: 5, peers: [], behind: 'nothing' as const }
   const pair = async (start: (upstream: number, o?: never) => Promise<{ origin: string, stop: () => Promise<void> }>, options: unknown) => Promise.all([plugin, null].map((p) =>
     throughProxy(p, start as typeof startApache, options as never, async (proxy) => (await curl([`${proxy.origin}/slow?ms=2300`], { timeout: 10_000 })).results[0]?.status ?? null)))
   const [apache, caddy, squid] = await Promise.all([
@@ -114,16 +116,21 @@ t.test('idle timeouts: a 102 resets Apache\'s and Caddy\'s upstream timers, not 
   t.equal(squid[0], squid[1], `Squid read_timeout 1 s: the same with and without (${squid.join(', ')}): 102s do not reset it`)
 })
 
-t.test('recipes for proxies that add nothing recognisable: limit: 5 behind Caddy and Go\'s ReverseProxy', async (t) => {
+t.test("declaring Caddy or Go's ReverseProxy: `behind: 'caddy'` / `'go'` lets 5 102s through; claiming no proxy gets a 502", async (t) => {
   if (!await needs(t, 'caddy') || !await needs(t, 'go', 'golang-go')) return
-  // The README's one-line recipe, with a handler that would otherwise send 13 102s.
-  const recipe = { interval: 50, limit: 5 }
-  const status = (start: typeof startApache) => throughProxy(recipe, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=1600`], { timeout: 15_000 })).results[0]?.status)
-  const unlimited = (start: typeof startApache) => throughProxy({ interval: 50 }, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=1600`], { timeout: 15_000 })).results[0]?.status)
-  const [caddy, goProxy, caddyDefaults, goDefaults] = await Promise.all([
-    status(startCaddy as typeof startApache), status(startGoProxy as typeof startApache),
-    unlimited(startCaddy as typeof startApache), unlimited(startGoProxy as typeof startApache)
+  // A handler that would otherwise send 13 102s (1000 ms threshold, then one every 50 ms). Both proxies add
+  // X-Forwarded-For, which alone names no proxy: by default the request gets none.
+  const through = (behind: 'caddy' | 'go' | 'nothing' | undefined, start: typeof startApache) =>
+    throughProxy({ interval: 50, ...(behind === undefined ? {} : { behind }) }, start, undefined,
+      async (p) => (await curl([`${p.origin}/slow?ms=1600`], { timeout: 15_000 })).results[0])
+  const caddy = startCaddy as typeof startApache
+  const go = startGoProxy as typeof startApache
+  const outcome = (r: { status: number | null, interims: number[] } | undefined) => [r?.status, r?.interims.length]
+  const [caddyDeclared, goDeclared, caddyNothing, goNothing, caddyDefault, goDefault] = await Promise.all([
+    through('caddy', caddy), through('go', go), through('nothing', caddy), through('nothing', go), through(undefined, caddy), through(undefined, go)
   ])
-  t.same([caddy, goProxy], [200, 200], 'with limit: 5, a 200 through both')
-  t.same([caddyDefaults, goDefaults], [502, 502], 'without it, the 6th 102 gets a 502: why the recipe is needed')
+  t.same(outcome(caddyDeclared), [200, 5], "behind: 'caddy': 5 102s forwarded, then the 200")
+  t.same(outcome(goDeclared), [200, 0], "behind: 'go': a 200 (Go's ReverseProxy drops the 102s it takes)")
+  t.same([caddyNothing?.status, goNothing?.status], [502, 502], "behind: 'nothing' (a wrong declaration): the 6th 102 gets a 502")
+  t.same([outcome(caddyDefault), outcome(goDefault)], [[200, 0], [200, 0]], 'default options: their X-Forwarded-For withholds every 102, and a 200')
 })
