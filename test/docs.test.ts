@@ -23,7 +23,7 @@ const prose = (text: string): string => text.replace(/^```[\s\S]*?^```/gm, '').r
 function anchors (markdown: string): Set<string> {
   const seen = new Map<string, number>()
   const out = new Set<string>()
-  for (const [, heading] of prose(markdown).matchAll(/^#{1,6} +(.+?) *$/gm)) {
+  for (const [, heading = ''] of prose(markdown).matchAll(/^#{1,6} +(.+?) *$/gm)) {
     const slug = heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')
     const n = seen.get(slug) ?? 0
     seen.set(slug, n + 1)
@@ -35,7 +35,7 @@ function anchors (markdown: string): Set<string> {
 /** Every link of a Markdown file that points inside the checkout, as [target file, anchor]. */
 function localLinks (file: string): Array<{ text: string, target: string, anchor: string | null }> {
   return [...prose(read(file)).matchAll(/\]\(([^)\s]+)\)/g)]
-    .map((m) => m[1])
+    .map((m) => m[1] ?? '')
     .filter((href) => !/^[a-z]+:/i.test(href))
     .map((href) => {
       const [path, anchor] = href.split('#') as [string, string | undefined]
