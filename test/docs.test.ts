@@ -67,6 +67,9 @@ t.test('test/README.md names every part of the product and links every test file
   const map = read('test/README.md')
   const parts = ['index.ts', ...readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => `lib/${f}`)]
   for (const part of parts) t.ok(map.includes(`\`${part}\``), `test/README.md names ${part}`)
-  const linked = new Set(localLinks('test/README.md').map((l) => l.target))
-  for (const file of testFiles) t.ok(linked.has(file), `test/README.md links ${file}`)
+  // A folder link maps every test in it: one row for a folder of one file per plugin, say.
+  const linked = localLinks('test/README.md').map((l) => l.target)
+  for (const file of testFiles) {
+    t.ok(linked.some((target) => file === target || file.startsWith(target.replace(/\/?$/, '/'))), `test/README.md links ${file}, or its folder`)
+  }
 })
