@@ -8,7 +8,7 @@ if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
   console.error('dist/index.js is missing: run `npm run build` first')
   process.exit(1)
 }
-const { measureMatrix, toMarkdown } = await import('../test/interop/matrix.js')
+const { measureMatrix, toMarkdown } = await import('./matrix.js')
 
 const started = performance.now()
 const { versions, rows } = await measureMatrix()

@@ -1,5 +1,4 @@
-// Proves the diagnostics channels: every 102 written is published, and every request that is refused
-// 102s is published once, with its reason, without touching the logs.
+// Proves: the diagnostics channels publish every 102 sent and every request refused them, with why.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyReply } from 'fastify'
 import t from 'tap'

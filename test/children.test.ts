@@ -1,3 +1,4 @@
+// Proves: a child registration sets its own routes' defaults only; its bad options fail ready().
 import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'

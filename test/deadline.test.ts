@@ -1,3 +1,4 @@
+// Proves: handlerTimeout's 503 follows the 102s cleanly, and no 102 leaves once request.signal aborted.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import http2 from 'node:http2'
 import t from 'tap'

@@ -1,3 +1,4 @@
+// Proves: `npm run demo` prints the 102 timeline; `-- --serve` stays up for curl until Ctrl-C.
 // `npm run demo` (on the built dist/, as npm test runs it): whatever its last lines tell the user to
 // curl must be up when they do.
 import { execFile, spawn } from 'node:child_process'

@@ -1,3 +1,4 @@
+// Proves: every server Fastify starts for localhost lets `Expect: 102-processing` through.
 // `listen({ host: 'localhost' })` binds every address localhost resolves to, and Fastify starts one more
 // server per extra address. `Expect: 102-processing` must get the same answer on each of them.
 import dns from 'node:dns'

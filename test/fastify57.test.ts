@@ -1,3 +1,4 @@
+// Proves: on Fastify 5.7 (no handlerTimeout, no request.signal) the 102s flow and no deadline is assumed.
 import type { FastifyInstance } from 'fastify'
 import Fastify57 from 'fastify57'
 import type { AddressInfo } from 'node:net'

@@ -1,5 +1,4 @@
-// Proves lib/gate.ts: an unknown proxy path gets no 102 by default, a declared path gets its own limit,
-// identified proxies are told apart, and every withheld request is said once per kind of sign.
+// Proves: the gate: unknown proxy paths get no 102 by default; known and declared ones get their own limit.
 import type { FastifyReply } from 'fastify'
 import t from 'tap'
 import { captureLogs, request, serve, sleep } from './helpers.js'

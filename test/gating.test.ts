@@ -1,3 +1,4 @@
+// Proves: `Expect: 102-processing`, requireExpect and when decide who gets 102s; logs count them.
 import type { FastifyReply } from 'fastify'
 import { execFile } from 'node:child_process'
 import http2 from 'node:http2'

@@ -1,3 +1,4 @@
+// Proves: reply.processing() sends numbers and arrays of numbers and strings as header values.
 import t from 'tap'
 import { request, serve } from './helpers.js'
 

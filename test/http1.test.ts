@@ -1,3 +1,4 @@
+// Proves: the HTTP/1.1 wire rules: when a 102 may go, when it never does, and no timer left behind.
 import type { FastifyReply } from 'fastify'
 import http from 'node:http'
 import { PassThrough } from 'node:stream'

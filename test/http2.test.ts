@@ -1,3 +1,4 @@
+// Proves: the wire rules over HTTP/2 (h2c and TLS): 102s as informational HEADERS frames, never late.
 import type { FastifyReply } from 'fastify'
 import { readFileSync } from 'node:fs'
 import https from 'node:https'

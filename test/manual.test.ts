@@ -1,3 +1,4 @@
+// Proves: reply.processing() writes one checked 102, or returns false where the wire rules forbid it.
 import type { FastifyReply } from 'fastify'
 import { execFile } from 'node:child_process'
 import http from 'node:http'

@@ -1,3 +1,4 @@
+// Proves: bad options fail at startup with a coded TypeError naming route, option and value.
 import Fastify from 'fastify'
 import t from 'tap'
 import processing from '../index.js'

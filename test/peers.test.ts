@@ -1,3 +1,4 @@
+// Proves: known peers get at most their row's 102s; the `peers` option turns that off or extends it.
 import type { FastifyReply } from 'fastify'
 import t from 'tap'
 import { knownPeers, type PeerRule } from '../lib/peers.js'

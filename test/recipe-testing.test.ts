@@ -1,3 +1,4 @@
+// Proves: the README's "Testing your routes" recipe works as written.
 // The README's "Testing your routes" recipe, run as written (only the import path differs): if the
 // recipe stops working, this test fails.
 import Fastify from 'fastify'

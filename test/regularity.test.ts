@@ -1,3 +1,4 @@
+// Proves: 102s are counted from the last write: a slow wave never shortens or stretches the next gap.
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'

@@ -1,3 +1,4 @@
+// Proves: a route that did not opt in gets no hook, an opted-in one exactly two; both exports are one.
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import t from 'tap'
 import processing, { fastifyProcessing } from '../index.js'

@@ -1,3 +1,4 @@
+// Proves: the shared clock, without a wire: due order, exact spacing, long waves sliced with I/O between.
 import t from 'tap'
 import { Scheduler, Slot } from '../lib/scheduler.js'
 

@@ -1,3 +1,4 @@
+// Proves: the threshold counts from the request's arrival, so slow onRequest hooks don't delay the first 102.
 import t from 'tap'
 import { captureLogs, request, serve, sleep } from './helpers.js'
 

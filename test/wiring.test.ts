@@ -1,5 +1,4 @@
-// Proves index.ts's wiring: one registration per context, route ownership that survives other plugins'
-// hook wrappers, no 102 to a request that switches protocols, and startup advice for a misspelt option.
+// Proves: the wiring: one registration per context, one emitter per route, no 102 to an upgrade, typos said.
 import Fastify, { type FastifyReply, type RouteOptions } from 'fastify'
 import t from 'tap'
 import fastifyProcessing from '../index.js'

@@ -1,3 +1,4 @@
+// Proves: any option object is either served cleanly or refused at startup with a coded TypeError.
 import Fastify, { type FastifyInstance } from 'fastify'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'

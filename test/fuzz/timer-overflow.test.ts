@@ -1,3 +1,4 @@
+// Proves: `interval: 2 ** 31 - 1`, the documented maximum, never turns into a 102 every millisecond.
 import Fastify from 'fastify'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -1,3 +1,4 @@
+// Proves: what Debian's real clients and proxies do with 102s, pinned live; the peer table knows the bad ones.
 import t from 'tap'
 import type { Test } from 'tap'
 import { knownPeers } from '../../dist/index.js'

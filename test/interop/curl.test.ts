@@ -1,3 +1,4 @@
+// Proves: curl sees the 102s over HTTP/1.1 and h2c, none over HTTP/1.0; final responses intact.
 import t from 'tap'
 import { BODY, CHUNKS, curl, startApp } from './peers.js'
 import { needs } from './needs.js'

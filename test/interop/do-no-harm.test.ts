@@ -1,3 +1,4 @@
+// Proves: with default options, peers that mishandle 102s end no worse than without the plugin.
 import t from 'tap'
 import { PYTHON, clientRun, startApache, startVarnish, throughProxy } from './atlas.js'
 import { needs } from './needs.js'

@@ -1,3 +1,4 @@
+// Proves: HAProxy forwards every 102, and they keep its `timeout server` from firing.
 import http from 'node:http'
 import t from 'tap'
 import { BODY, CHUNKS, curl, nodeRequest, startApp, startHaproxy } from './peers.js'

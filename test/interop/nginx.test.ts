@@ -1,3 +1,4 @@
+// Proves: nginx 1.22 takes the first 102 for the response (pinned), and the gates that avoid it.
 import t from 'tap'
 import { BODY, FAST, curl, rawExchange, startApp, startNginx, statusLines } from './peers.js'
 import { needs } from './needs.js'

@@ -1,3 +1,4 @@
+// Proves: Node's http and http2 clients get the 102s, and they keep a short socket timeout from firing.
 import http from 'node:http'
 import t from 'tap'
 import { BODY, CHUNKS, fetchWith, nodeHttp2, nodeRequest, startApp } from './peers.js'

@@ -1,3 +1,4 @@
+// Proves: Python's http.client breaks on a 102 without gating, and is clean with requireExpect or when.
 import t from 'tap'
 import { BODY, FAST, curl, nodeRequest, pythonClient, startApp } from './peers.js'
 import { needs } from './needs.js'

@@ -1,3 +1,4 @@
+// Proves: undici sees the 102s through onInfo, and they restart its headersTimeout.
 import t from 'tap'
 import { Agent, fetch, Pool } from 'undici'
 import { BODY, CHUNKS, fetchWith, startApp, undiciRequest } from './peers.js'

@@ -1,3 +1,4 @@
+// Proves: the stress harness's response parser accepts valid framing and refuses every framing error.
 import t from 'tap'
 import { FramingError, ResponseParser } from './parser.js'
 

@@ -1,3 +1,4 @@
+// Proves: a randomized stress and fault run stays clean, and the same harness catches naive emitters.
 import { execFile } from 'node:child_process'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'

@@ -5,7 +5,7 @@ import * as undici from 'undici'
 import {
   BODY, CHUNKS, FAST, curl, fetchWith, nodeHttp2, nodeRequest, pythonClient, rawExchange, startApp,
   startHaproxy, startNginx, statusLines, undiciRequest, versions, which
-} from './peers.js'
+} from '../test/interop/peers.js'
 
 const yes = (ok) => (ok ? 'yes' : '**no**')
 const seen = (interims) => (interims.length > 0 ? `yes (${interims.length})` : 'no')
@@ -278,7 +278,7 @@ export function toMarkdown (rows) {
 
 /** The atlas's rows: each client and proxy, raw (peer recognition off), with its cap and what the defaults do. */
 async function atlasRows () {
-  const A = await import('./atlas.js')
+  const A = await import('../test/interop/atlas.js')
   const v = await A.atlasVersions()
   const raw = { threshold: 50, interval: 50, peers: [] }
   const status = async (p) => (await p)[0]?.status ?? null
