@@ -280,7 +280,8 @@ export function toMarkdown (rows) {
 async function atlasRows () {
   const A = await import('../test/interop/atlas.js')
   const v = await A.atlasVersions()
-  const raw = { threshold: 50, interval: 50, peers: [] }
+  // behind: 'nothing': raw means what the peer itself does, whatever headers the proxies add.
+  const raw = { threshold: 50, interval: 50, peers: [], behind: 'nothing' }
   const status = async (p) => (await p)[0]?.status ?? null
   const viaProxy = (start) => async (app, q) => {
     const p = await start(app.port)
@@ -323,21 +324,21 @@ async function atlasRows () {
   const chromiumRow = { peer: 'Chromium headless, `fetch()` from a page', version: v.chromium, finalOk: yes(chromium.ok), seen: 'no API (skips every 1xx but 103)', notes: `${chromium.sent} × 102 sent` }
   const forwarded = async (start, name, version, extra) => {
     const get = (plugin) => A.throughProxy(plugin, start, undefined, async (p) => (await curl([`${p.origin}/slow?ms=400`, `${p.origin}/slow?ms=400`])).results)
-    const [results, withDefaults] = await Promise.all([get({ threshold: 50, interval: 50, limit: 3, peers: [] }), get({ threshold: 50, interval: 50 })])
+    const [results, withDefaults] = await Promise.all([get({ threshold: 50, interval: 50, limit: 3, peers: [], behind: 'nothing' }), get({ threshold: 50, interval: 50 })])
     const headersOf = (r) => { try { return JSON.parse(r?.body ?? '').headers } catch { return undefined } }
     const upstream = headersOf(results[0]) ?? headersOf(withDefaults[0]) ?? {}
     const added = Object.keys(upstream).filter((h) => /^(via|x-forwarded|x-varnish|x-real-ip|surrogate)/.test(h)).join(', ')
     const ok = results.every((r) => r.status === 200)
     return { peer: name, version, finalOk: yes(ok), seen: ok ? (results[0].interims.length > 0 ? `forwarded (${results[0].interims.length})` : 'dropped') : `${results.map((r) => r.status).join(', ')} to the client`, notes: `adds upstream: ${added || 'nothing recognisable'}; ${extra}` }
   }
-  const timeoutPairFor = async (start, options) => (await Promise.all([{ threshold: 100, interval: 400, limit: 5, peers: [] }, null].map((p) =>
+  const timeoutPairFor = async (start, options) => (await Promise.all([{ threshold: 100, interval: 400, limit: 5, peers: [], behind: 'nothing' }, null].map((p) =>
     A.throughProxy(p, start, options, async (proxy) => (await curl([`${proxy.origin}/slow?ms=2300`], { timeout: 10_000 })).results[0]?.status ?? null)))).join(' with the plugin, ') + ' without'
   const [apacheT, caddyT, squidT] = await Promise.all([timeoutPairFor(A.startApache, { timeout: 1 }), timeoutPairFor(A.startCaddy, { readTimeout: '1s' }), timeoutPairFor(A.startSquid, { readTimeout: 1 })])
   const proxies = await Promise.all([
     forwarded(A.startApache, 'Apache `mod_proxy_http`', v.apache, `cap: ${apacheCap}; \`ProxyPass timeout=1\`, 2.3 s handler: ${apacheT} (a 102 resets it); default options: at most 9 (recognised by X-Forwarded-Server)`),
-    forwarded(A.startCaddy, 'Caddy `reverse_proxy`', v.caddy, `cap: ${caddyCap}; \`read_timeout 1s\`, 2.3 s handler: ${caddyT} (a 102 resets it); not recognisable: recipe \`limit: 5\``),
+    forwarded(A.startCaddy, 'Caddy `reverse_proxy`', v.caddy, `cap: ${caddyCap}; \`read_timeout 1s\`, 2.3 s handler: ${caddyT} (a 102 resets it); not recognisable: default options send none; \`behind: 'caddy'\` sends 5`),
     forwarded(A.startSquid, 'Squid (reverse proxy, accel)', v.squid, `no cap seen up to 130; \`read_timeout 1 second\`, 2.3 s handler: ${squidT} (a 102 does not reset it)`),
-    forwarded(A.startGoProxy, 'Go `httputil.ReverseProxy`', v.go, `cap: ${goProxyCap}; not recognisable: recipe \`limit: 5\``),
+    forwarded(A.startGoProxy, 'Go `httputil.ReverseProxy`', v.go, `cap: ${goProxyCap}; not recognisable: default options send none; \`behind: 'go'\` sends 5`),
     forwarded(A.startVarnish, 'Varnish', v.varnish, 'a 1xx from the backend fails the fetch; default options: no 102 (recognised by X-Varnish), a clean 200')
   ])
   return [java, go, requests, urllib, httpx, aiohttp, ruby, chromiumRow, ...proxies]

@@ -8,7 +8,7 @@ import processing from '../index.js'
 import { request, until } from './helpers.js'
 
 // Registering the plugin again in a child context is how a user gives one part of an app other defaults.
-// It used to crash with FST_ERR_DEC_ALREADY_PRESENT, thrown where `await app.ready()` could not catch it.
+// A second decorateReply would throw FST_ERR_DEC_ALREADY_PRESENT where `await app.ready()` cannot catch it.
 
 /** Answers once the route has sent `n` 102s, or after `ms`, with how many it sent. */
 function waitFor (n: number, ms = 400) {

@@ -1,3 +1,4 @@
+// Proves: OkHttp 3.13 takes a 102 for the response, and default options keep 102s from it.
 import t from 'tap'
 import { okhttpClient, withApp } from './atlas.js'
 import { needs } from './needs.js'

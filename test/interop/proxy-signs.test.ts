@@ -1,3 +1,4 @@
+// Proves: nginx and ingress-nginx with their usual headers get no 102 by default; clients without signs still do.
 import diagnostics from 'node:diagnostics_channel'
 import type { IncomingHttpHeaders } from 'node:http'
 import t from 'tap'

@@ -8,13 +8,9 @@ import { stress } from './engine.js'
 
 const script = fileURLToPath(new URL('../../scripts/stress.js', import.meta.url))
 
-// The child runs under tap's loader like every other process of the suite. On Node 24 and 26 the heap
-// check once failed there (10 -> 31 MB, against 9 -> 15 MB outside tap), and the same with a stand-in that
-// sends no 102 (`--without-plugin`): the harness's, not the plugin's. From Node 24.13 tap's process-info
-// loader hooks require() in-thread (module.registerHooks) and looks up the source map of every module it
-// sees; Node then keeps each parsed map, and the modules Fastify loads at ready() (three copies of ajv)
-// were loaded after the baseline. The engine now takes its baseline after a throwaway server has loaded
-// them: 29 -> 31 MB under tap, 12.5 -> 15 MB outside it.
+// The child runs under tap's loader like every other process of the suite. From Node 24.13 that loader
+// keeps a parsed source map for every module it sees, so the engine takes its heap baseline after a
+// throwaway server has loaded what Fastify loads at ready(): growth measured from there is the plugin's.
 const SEED = 1_102
 
 // The short run of `npm run stress`, in a child process of its own: it needs --expose-gc for the heap
