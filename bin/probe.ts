@@ -1,16 +1,5 @@
 import { holdRun, intact, trial, type Exchange, type Report, type Settings, type Trial } from './measure.js'
 
-export type Verdict =
-  | 'safe'
-  | 'capped at N'
-  | 'drops them: they do nothing here'
-  | 'takes a 102 as final: do not send'
-  | 'fails at the first 102'
-  | 'forwarded, but they do not keep the path alive'
-  | 'breaks the connection after a 102: do not send'
-  | 'the app sees HTTP/1.0: no 102 can go on this path'
-  | 'unsteady: the same count worked once and failed once'
-
 export interface Result {
   url: string
   transport: 'HTTP/1.1' | 'HTTP/2'
@@ -70,7 +59,9 @@ export async function probePath (s: Settings): Promise<Result> {
   }
   result.app = { protocol: report.protocol, policy: report.policy, headers: report.headers }
   result.keepAlive = { without: reusedFine(base), after: null }
-  if (report.stopped !== null) return decide(result, 'the app sees HTTP/1.0: no 102 can go on this path')
+  if (report.stopped !== null) {
+    return decide(result, report.protocol === 'HTTP/1.0' ? 'the app sees HTTP/1.0: no 102 can go on this path' : `no 102 can go on this path: ${report.stopped}`)
+  }
 
   // N, then N + 1: double the count until the path fails, then halve the gap between the last count that
   // worked and the first that did not, until they are one apart.
@@ -137,7 +128,7 @@ export async function probePath (s: Settings): Promise<Result> {
   return decide(result, null)
 }
 
-function decide (result: Result, forced: Verdict | null): Result {
+function decide (result: Result, forced: string | null): Result {
   const policy = result.app!.policy
   const cap = result.cap
   const seen = result.arrived?.seen ?? 0

@@ -176,7 +176,8 @@ async function measure (request: FastifyRequest, reply: FastifyReply, asked: Ask
     wake = done
   })
   // Fastify has read the whole request before a GET handler runs, so only the response side can close.
-  const stopped = transport === null ? `HTTP/${request.raw.httpVersion}: no interim response may go to this client` : null
+  const what = `HTTP/${request.raw.httpVersion}${request.headers.upgrade === undefined ? '' : ' with Upgrade'}`
+  const stopped = transport === null ? `${what}: no interim response may go to this request` : null
   if (transport !== null) {
     for (let seq = 1; seq <= asked.count; seq++) {
       await wait(asked.interval)

@@ -147,7 +147,14 @@ t.test('HTTP/1.0: no 102 at all, and the report says why', async (t) => {
   const text = await rawExchange(port, (socket) => socket.write(`GET /_probe?count=2&interval=10 HTTP/1.0\r\nx-probe-token: ${TOKEN}\r\n\r\n`))
   t.same(statusLines(text), [200])
   const report = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))
-  t.match(report, { protocol: 'HTTP/1.0', sent: [], stopped: 'HTTP/1.0: no interim response may go to this client' })
+  t.match(report, { protocol: 'HTTP/1.0', sent: [], stopped: 'HTTP/1.0: no interim response may go to this request' })
+})
+
+t.test('a request with an Upgrade header: no 102 at all, and the report says why', async (t) => {
+  const port = await probeServer(t)
+  const text = await rawExchange(port, (socket) => socket.write(`GET /_probe?count=2&interval=10 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nx-probe-token: ${TOKEN}\r\n\r\n`), (text) => text.includes('"probe"'))
+  t.same(statusLines(text), [200])
+  t.match(text, /"sent":\[\],"stopped":"HTTP\/1\.1 with Upgrade: no interim response may go to this request"/)
 })
 
 function h2Get (authority: string, path: string, options: http2.SecureClientSessionOptions = {}): Promise<{ interims: Array<string | string[] | undefined>, status: number, body: string }> {
