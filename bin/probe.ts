@@ -177,7 +177,7 @@ function optionsLine (policy: Report['policy'], { sendNone, limit }: { sendNone:
   }
   const fields: string[] = []
   // Proxy signs the default policy cannot vouch for: this measurement is what vouches for them.
-  if (policy.reason === 'proxy') fields.push('behind: (request) => true')
+  if (policy.reason === 'proxy') fields.push("behind: 'probed'")
   const effective = policy.reason === 'proxy' ? Infinity : policy.limit
   if (limit !== null && (policy.sends || policy.reason === 'proxy') && effective > limit) fields.push(`limit: ${limit}`)
   if (fields.length === 0) return '{} (the defaults fit this path)'

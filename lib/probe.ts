@@ -4,20 +4,6 @@ import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } fr
 import { decide } from './gate.js'
 import { transportFor } from './transport.js'
 
-/** `probe` in the plugin's options: an endpoint that sends the 102s it is asked for and reports what it did. */
-export interface ProbeOptions {
-  /** Where the endpoint answers, e.g. `/_processing-probe`. */
-  path: string
-  /** The secret a request must carry in `x-probe-token`; at least 16 characters. */
-  token: string
-  /** Most 102s one probe request may ask for. Default 100. */
-  maxCount?: number
-  /** Most milliseconds one probe request may last, 102s and hold together. Default 600000 (10 minutes). */
-  maxTime?: number
-  /** Most probe requests running at once; the next gets a 503. Default 4. */
-  maxConcurrent?: number
-}
-
 export interface ResolvedProbe {
   readonly path: string
   /** sha256 of the token: what requests are compared against, in constant time. */

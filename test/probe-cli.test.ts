@@ -18,7 +18,7 @@ const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
 
 async function probeServer (t: Test, server: object = {}): Promise<number> {
   const app = Fastify(server)
-  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({})))
+  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return (app.server.address() as AddressInfo).port

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
-import { pluginOptions } from '../lib/options.js'
-import { probeOptions, probeRoute, type ProbeOptions } from '../lib/probe.js'
+import { pluginOptions, type ProbeOptions } from '../lib/options.js'
+import { probeOptions, probeRoute } from '../lib/probe.js'
 import { rawExchange, request, statusLines } from './helpers.js'
 
 const TOKEN = 'sixteen-chars-or-more'
@@ -16,7 +16,7 @@ const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
 /** A real server with the probe on /_probe (and nothing else), on a loopback port. */
 async function probeServer (t: Test, options: Partial<ProbeOptions> = {}, server: object = {}): Promise<number> {
   const app = Fastify(server)
-  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN, ...options })!, pluginOptions({})))
+  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN, ...options })!, pluginOptions({}).defaults))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return (app.server.address() as AddressInfo).port
@@ -187,6 +187,6 @@ t.test('HTTP/2, cleartext and over TLS: numbered 102s on the stream, then the re
 })
 
 t.test('the route keeps the automatic emitter off and exposes no HEAD route', async (t) => {
-  const route = probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}))
+  const route = probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults)
   t.match(route, { method: 'GET', url: '/_probe', exposeHeadRoute: false, config: { processing: false } })
 })

@@ -29,7 +29,7 @@ interface Outcome {
 /** An app that serves only the probe (built package), a proxy in front of it, and the command through both. */
 async function verdict (start: (upstream: number) => Promise<Proxy>, args: string[] = [], path = '/_probe'): Promise<Outcome> {
   const app = Fastify()
-  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({})))
+  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const proxy = await start((app.server.address() as AddressInfo).port)
   try {
