@@ -139,8 +139,10 @@ function decide (result: Result, forced: string | null): Result {
   let sendNone = false
   let limit: number | null = null
   if (forced !== null) {
-    verdict = forced
-    sendNone = true
+    result.verdict = forced
+    result.options = '{} (the plugin sends no 102 on this path; probe again if the app ever sees HTTP/1.1 here)'
+    result.exit = 1
+    return result
   } else if (!cap!.steady) {
     result.verdict = 'unsteady: the same count worked once and failed once'
     result.options = 'none yet: run again, with a smaller --interval or a longer timeout on the path'

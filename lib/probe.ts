@@ -183,6 +183,6 @@ async function measure (request: FastifyRequest, reply: FastifyReply, asked: Ask
     stopped,
     elapsed: since(),
     headers: seen(request.headers),
-    policy: { ...decision, sends: decision.reason === null && decision.limit > 0 }
+    policy: { ...decision, sends: decision.limit > 0 }
   }
 }

@@ -81,7 +81,7 @@ t.test('the report names a known peer and the limit the default policy gives it'
   const res = await request(port, '/_probe?count=0', withToken({ 'user-agent': 'Java-http-client/17.0.15' }))
   const report = JSON.parse(res.body)
   t.same(res.infos, [])
-  t.match(report.policy, { reason: 'peer', peer: 'Java java.net.http.HttpClient', limit: 8, sends: false })
+  t.match(report.policy, { reason: 'peer', peer: 'Java java.net.http.HttpClient', limit: 8, sends: true })
   const plain = JSON.parse((await request(port, '/_probe?count=0', withToken())).body)
   t.match(plain.policy, { reason: null, peer: null, limit: 100, signs: [], sends: true }, 'no sign, no peer: the defaults send')
 })

@@ -45,7 +45,7 @@ async function verdict (start: (upstream: number) => Promise<Proxy>, args: strin
   }
 }
 
-const describe = (o: Outcome): string => `${o.verdict} (exit ${o.exit}, options ${o.options})`
+const describe = (o: Outcome): string => `${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify((o as unknown as { app: unknown }).app)})`
 
 t.test('HAProxy: safe, and the 102s keep the path alive past `timeout server`', async (t) => {
   if (!await needs(t, 'haproxy')) return
@@ -68,6 +68,7 @@ t.test('nginx (proxy_http_version 1.1): takes a 102 as final', async (t) => {
   t.equal(o.exit, 1)
   t.same(o.cap?.works, 0)
   t.same(o.arrived, { seen: 1, sent: 1 }, 'the client got the 102, then never the final response')
+  t.equal(o.options, '{ when: () => false }', 'this nginx adds no proxy sign, so the defaults would send')
 })
 
 t.test("nginx's default proxy_http_version 1.0: the app sees HTTP/1.0, so no 102 goes on this path", async (t) => {
@@ -75,6 +76,7 @@ t.test("nginx's default proxy_http_version 1.0: the app sees HTTP/1.0, so no 102
   const o = await verdict((port) => startNginx(port), [], '/http10/_probe')
   t.equal(o.verdict, 'the app sees HTTP/1.0: no 102 can go on this path', describe(o))
   t.equal(o.exit, 1)
+  t.match(o.options, /^\{\} \(the plugin sends no 102 on this path/)
 })
 
 t.test('Apache mod_proxy_http: capped at 9', async (t) => {
@@ -84,6 +86,7 @@ t.test('Apache mod_proxy_http: capped at 9', async (t) => {
   t.equal(o.exit, 1)
   t.match(o.cap, { works: 9, fails: 10 })
   t.same(o.arrived, { seen: 9, sent: 9 })
+  t.equal(o.options, '{} (the defaults fit this path)', 'X-Forwarded-Server: the default peer table gives Apache 9 already')
 })
 
 t.test('Caddy: capped at 5', async (t) => {
@@ -92,6 +95,7 @@ t.test('Caddy: capped at 5', async (t) => {
   t.equal(o.verdict, 'capped at 5', describe(o))
   t.equal(o.exit, 1)
   t.match(o.cap, { works: 5, fails: 6 })
+  t.equal(o.options, "{ behind: 'probed', limit: 5 }", 'X-Forwarded-* from an unknown proxy: declared, and capped')
 })
 
 t.test("Go's httputil.ReverseProxy: capped at 5, and the 102s do not reach the client", async (t) => {
@@ -101,6 +105,7 @@ t.test("Go's httputil.ReverseProxy: capped at 5, and the 102s do not reach the c
   t.equal(o.exit, 1)
   t.match(o.cap, { works: 5, fails: 6 })
   t.same(o.arrived, { seen: 0, sent: 5 })
+  t.equal(o.options, "{ behind: 'probed', limit: 5 }")
 })
 
 t.test('Varnish: fails at the first 102', async (t) => {
@@ -109,6 +114,7 @@ t.test('Varnish: fails at the first 102', async (t) => {
   t.equal(o.verdict, 'fails at the first 102', describe(o))
   t.equal(o.exit, 1)
   t.same(o.arrived, { seen: 0, sent: 1 })
+  t.equal(o.options, '{} (the defaults already send no 102 on this path)', 'its X-Varnish and X-Forwarded-For withhold them already')
 })
 
 t.test('Squid: forwards the 102s, but they do not keep the path alive past read_timeout', async (t) => {
