@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
+import processing from '../index.js'
 import { pluginOptions, type ProbeOptions } from '../lib/options.js'
 import { probeOptions, probeRoute } from '../lib/probe.js'
 import { rawExchange, request, statusLines } from './helpers.js'
@@ -189,4 +190,19 @@ t.test('HTTP/2, cleartext and over TLS: numbered 102s on the stream, then the re
 t.test('the route keeps the automatic emitter off and exposes no HEAD route', async (t) => {
   const route = probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults)
   t.match(route, { method: 'GET', url: '/_probe', exposeHeadRoute: false, config: { processing: false } })
+})
+
+t.test('the plugin option: `probe: { path, token }` serves the probe, with the plugin\'s own options as the policy; a bad one stops the app', async (t) => {
+  const app = Fastify()
+  await app.register(processing, { probe: { path: '/_probe', token: TOKEN }, behind: 'haproxy' })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const res = await request((app.server.address() as AddressInfo).port, '/_probe?count=2&interval=10', withToken({ 'x-forwarded-for': '10.0.0.1' }))
+  t.same(res.infos.map((i) => i.headers['x-probe-seq']), ['1', '2'])
+  t.match(JSON.parse(res.body).policy, { reason: null, sends: true, signs: ['x-forwarded-for'] }, 'behind: haproxy vouches for the sign')
+  const bad = Fastify()
+  await t.rejects(bad.register(processing, { probe: { path: '/_probe', token: 'too-short' } }).ready(), { code: 'FST_PROCESSING_INVALID_OPTION', message: /"probe\.token"/ })
+  const off = Fastify()
+  await off.register(processing, {})
+  t.equal(off.hasRoute({ method: 'GET', url: '/_probe' }), false, 'no probe unless asked for')
 })
