@@ -108,7 +108,8 @@ export async function probePath (s: Settings): Promise<Result> {
 
   if (s.hold !== null && works > 0) {
     const hold = s.hold
-    const count = Math.min(works, 4)
+    // About one a second, as many as the path takes: a gap longer than its idle timeout would measure the gap.
+    const count = Math.min(works, Math.max(4, Math.ceil(s.hold / 1000) - 1))
     let seen = 0
     const started = performance.now()
     const tick = setInterval(() => {
