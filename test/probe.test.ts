@@ -201,7 +201,7 @@ t.test('the plugin option: `probe: { path, token }` serves the probe, with the p
   t.same(res.infos.map((i) => i.headers['x-probe-seq']), ['1', '2'])
   t.match(JSON.parse(res.body).policy, { reason: null, sends: true, signs: ['x-forwarded-for'] }, 'behind: haproxy vouches for the sign')
   const bad = Fastify()
-  await t.rejects(bad.register(processing, { probe: { path: '/_probe', token: 'too-short' } }).ready(), { code: 'FST_PROCESSING_INVALID_OPTION', message: /"probe\.token"/ })
+  await t.rejects(async () => { await bad.register(processing, { probe: { path: '/_probe', token: 'too-short' } }).ready() }, { code: 'FST_PROCESSING_INVALID_OPTION', message: /"probe\.token"/ })
   const off = Fastify()
   await off.register(processing, {})
   t.equal(off.hasRoute({ method: 'GET', url: '/_probe' }), false, 'no probe unless asked for')
