@@ -83,7 +83,7 @@ try {
   const files = packed.files.map((f) => f.path).sort()
   const unexpected = files.filter((f) => !/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|dist\/cjs\/package\.json|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(f))
   check(unexpected.length === 0, `the tarball ships only dist/, README.md, CHANGELOG.md, LICENSE and package.json${unexpected.length ? ` (also: ${unexpected.join(', ')})` : ''}`)
-  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'LICENSE', 'CHANGELOG.md']
+  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/bin/fastify-processing.js', 'LICENSE', 'CHANGELOG.md']
   check(entries.every((f) => files.includes(f)), `the tarball has ${entries.join(', ')}`)
 
   run(bin('publint'), ['--strict'])
@@ -118,6 +118,15 @@ if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyP
 ;(async () => {${use}
 })()`)
   check(run('node', ['cjs.cjs'], app).trim() === '{"manual":"function","sent":0}', 'CommonJS require() returns the plugin itself')
+
+  // The command as `npx fastify-processing` runs it: npm's link in node_modules/.bin, through its shebang.
+  let help = ''
+  try {
+    help = run(join(app, 'node_modules/.bin/fastify-processing'), ['--help'], app)
+  } catch (err) {
+    help = String(err.stderr ?? err.message)
+  }
+  check(/^Usage: fastify-processing probe <url>/.test(help), `the installed bin runs (fastify-processing --help)${/^Usage/.test(help) ? '' : `: ${help.trim().split('\n')[0]}`}`)
 
   writeFileSync(join(app, 'consumer.ts'), `import Fastify from 'fastify'
 import plugin, { fastifyProcessing, knownPeers, type FastifyProcessingOptions, type PeerRule, type ProcessingRouteOptions } from 'fastify-processing'

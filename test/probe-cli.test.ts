@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import t from 'tap'
+import type { Test } from 'tap'
+import { pluginOptions } from '../lib/options.js'
+import { probeOptions, probeRoute } from '../lib/probe.js'
+import { freePort } from './interop/peers.js'
+
+// The command as users run it (the built dist/bin, in its own process) against the probe on a real socket.
+
+const TOKEN = 'cli-probe-token-0123456'
+const BIN = fileURLToPath(new URL('../dist/bin/fastify-processing.js', import.meta.url))
+const cert = readFileSync(new URL('fixtures/cert.pem', import.meta.url))
+const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
+
+async function probeServer (t: Test, server: object = {}): Promise<number> {
+  const app = Fastify(server)
+  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return (app.server.address() as AddressInfo).port
+}
+
+interface Run { code: number, stdout: string, stderr: string }
+function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr })
+    })
+  })
+}
+
+const quick = ['--token', TOKEN, '--max', '4', '--interval', '10']
+
+t.test('HTTP/1.1: a path that carries every 102 is safe; the table, the verdict, the line of options, exit 0', async (t) => {
+  const port = await probeServer(t)
+  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick])
+  t.equal(res.code, 0, res.stderr)
+  t.match(res.stdout, /102s reach client +4 of 4\n/)
+  t.match(res.stdout, /count that works +every one up to 4\n/)
+  t.match(res.stdout, /final response +intact\n/)
+  t.match(res.stdout, /keep-alive reuse +works after 102s; works without\n/)
+  t.match(res.stdout, /default policy +sends up to 100\n/)
+  t.match(res.stdout, /\nverdict: safe\noptions: \{\} \(the defaults fit this path\)\n$/)
+})
+
+t.test('--json: the whole result for scripts', async (t) => {
+  const port = await probeServer(t)
+  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick, '--json'])
+  t.equal(res.code, 0, res.stderr)
+  const out = JSON.parse(res.stdout)
+  t.match(out, {
+    transport: 'HTTP/1.1',
+    unreachable: null,
+    app: { protocol: 'HTTP/1.1', policy: { reason: null, sends: true } },
+    arrived: { seen: 4, sent: 4 },
+    cap: { works: 4, fails: null, max: 4, steady: true },
+    final: 'intact',
+    keepAlive: { without: true, after: true },
+    hold: null,
+    verdict: 'safe',
+    exit: 0
+  })
+  t.equal(out.app.headers['x-probe-token'], '[redacted]')
+})
+
+t.test('HTTPS: --insecure for a self-signed certificate; without it the path is unreachable (exit 2)', async (t) => {
+  const port = await probeServer(t, { https: { key, cert } })
+  const url = `https://localhost:${port}/_probe`
+  const ok = await cli(['probe', url, ...quick, '--insecure'])
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(ok.stdout, /verdict: safe/)
+  const refused = await cli(['probe', url, ...quick])
+  t.equal(refused.code, 2)
+  t.match(refused.stdout, /unreachable: the probe did not answer: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)/)
+})
+
+t.test('HTTP/2: --http2 over cleartext (prior knowledge) and over TLS', async (t) => {
+  const h2c = await probeServer(t, { http2: true })
+  const h2 = await probeServer(t, { http2: true, https: { key, cert } })
+  for (const url of [`http://127.0.0.1:${h2c}/_probe`, `https://localhost:${h2}/_probe`]) {
+    const res = await cli(['probe', url, ...quick, '--http2', '--insecure', '--json'])
+    t.equal(res.code, 0, res.stderr)
+    t.match(JSON.parse(res.stdout), { transport: 'HTTP/2', app: { protocol: 'HTTP/2.0' }, arrived: { seen: 4, sent: 4 }, keepAlive: { without: true, after: true }, verdict: 'safe' }, url)
+  }
+})
+
+t.test('--hold: the path held with 102s and without, with progress while it runs', async (t) => {
+  const port = await probeServer(t)
+  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick, '--hold', '1600'])
+  t.equal(res.code, 0, res.stderr)
+  t.match(res.stdout, /hold 1600 ms +with 4 102s: intact; without: intact \(the path did not time out: hold longer than its idle timeout\)\n/)
+  t.match(res.stderr, /holding 1\.\d s of 1\.6 s; 102s seen so far: \d of 4/)
+})
+
+t.test('a wrong token, or nothing listening: unreachable, exit 2; the token may come from the environment', async (t) => {
+  const port = await probeServer(t)
+  const wrong = await cli(['probe', `http://127.0.0.1:${port}/_probe`, '--token', 'not-the-token-at-all'])
+  t.equal(wrong.code, 2)
+  t.match(wrong.stdout, /unreachable: 404: no probe at this path, or the token is wrong\n$/)
+  const fromEnv = await cli(['probe', `http://127.0.0.1:${port}/_probe`, '--max', '1'], { FASTIFY_PROCESSING_PROBE_TOKEN: TOKEN })
+  t.equal(fromEnv.code, 0, fromEnv.stderr)
+  const closed = await cli(['probe', `http://127.0.0.1:${await freePort()}/_probe`, '--token', TOKEN, '--json'])
+  t.equal(closed.code, 2)
+  t.match(JSON.parse(closed.stdout), { unreachable: 'the probe did not answer: ECONNREFUSED', exit: 2 })
+})
+
+t.test('usage errors: exit 64 with the reason and the usage; --help exits 0', async (t) => {
+  const url = 'http://127.0.0.1:1/_probe'
+  const cases: Array<[string[], RegExp]> = [
+    [[], /^missing command/],
+    [['prob', url], /^unknown command "prob"/],
+    [['probe'], /^give exactly one <url>/],
+    [['probe', url, url, '--token', TOKEN], /^give exactly one <url>/],
+    [['probe', 'nowhere', '--token', TOKEN], /^not a URL: "nowhere"/],
+    [['probe', 'ftp://127.0.0.1/_probe', '--token', TOKEN], /^not an http: or https: URL/],
+    [['probe', url], /^missing --token/],
+    [['probe', url, '--token', TOKEN, '--hold', 'long'], /^--hold must be an integer from 100 to 3600000, received "long"/],
+    [['probe', url, '--token', TOKEN, '--max', '0'], /^--max must be an integer from 1 to 10000/],
+    [['probe', url, '--token', TOKEN, '--verbose'], /Unknown option '--verbose'/]
+  ]
+  for (const [args, message] of cases) {
+    const res = await cli(args, { FASTIFY_PROCESSING_PROBE_TOKEN: '' })
+    t.equal(res.code, 64, args.join(' '))
+    t.match(res.stderr, message)
+    t.match(res.stderr, /Usage: fastify-processing probe <url> --token <token>/)
+  }
+  const help = await cli(['--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout, /Exit codes: 0 safe, 1 unsafe or limited, 2 unreachable, 64 usage/)
+})
