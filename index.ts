@@ -6,6 +6,7 @@ import { claimRoute, kState, manualProcessing, release, sentCount, type RouteBox
 import { FST_PROCESSING_ALREADY_REGISTERED } from './lib/errors.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
+import { probeOptions, probeRoute, type ResolvedProbe } from './lib/probe.js'
 import { manualOptions, pluginOptions, routeOptions, type Behind, type FastifyProcessingOptions, type PathRule, type ProbeOptions, type ProcessingRouteOptions, type Resolved } from './lib/options.js'
 
 export { knownPaths, knownPeers, proxySigns, type PathName, type PeerRule } from './lib/peers.js'
@@ -36,10 +37,12 @@ const kRegistered = Symbol('fastify-processing.registered')
 
 const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, options, done) => {
   let plugin
+  let probe: ResolvedProbe | null
   try {
     // A context created by register() inherits its parent's properties; only its own say it registered.
     if (Object.hasOwn(fastify, kRegistered)) throw new FST_PROCESSING_ALREADY_REGISTERED()
     plugin = pluginOptions(options)
+    probe = probeOptions(options.probe)
   } catch (err) {
     done(err as Error)
     return
@@ -72,6 +75,7 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
       if (resolved !== null) seen.push({ box, resolved })
     }
   })
+  if (probe !== null) fastify.route(probeRoute(probe, plugin.defaults))
   fastify.addHook('onReady', function (next) {
     // Skipped where a registration in a child context took the route over: it says its own.
     for (const { box, resolved } of seen) if (box.options === resolved) checkRoute(resolved, config, fastify.log)

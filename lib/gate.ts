@@ -64,9 +64,10 @@ function withheldForSigns (request: FastifyRequest, signs: readonly string[]): v
 /**
  * Asked once per request, just before its first 102: `requireExpect`, the peers it is recognised as, the
  * proxies it came through (declared, or unknown), then `when`. Cheap questions first, `when` last, so a
- * user's function never runs for a request that gets nothing anyway.
+ * user's function never runs for a request that gets nothing anyway. `quiet`: a question asked to report
+ * the policy (the probe), not to withhold, says nothing about proxy signs.
  */
-export function decide (request: FastifyRequest, options: Resolved): Decision {
+export function decide (request: FastifyRequest, options: Resolved, quiet = false): Decision {
   if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) {
     return { limit: 0, reason: 'requireExpect', peer: null, signs: [] }
   }
@@ -92,7 +93,7 @@ export function decide (request: FastifyRequest, options: Resolved): Decision {
   if (options.behind === null) {
     const unknown = signs.filter((name) => listed(name, explained) === undefined)
     if (unknown.length > 0) {
-      withheldForSigns(request, unknown)
+      if (!quiet) withheldForSigns(request, unknown)
       return { limit: 0, reason: 'proxy', peer: null, signs }
     }
   } else {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } from './errors.js'
 import { decide } from './gate.js'
+import { integer } from './options.js'
 import { transportFor } from './transport.js'
 
 export interface ResolvedProbe {
@@ -29,14 +30,6 @@ const REDACTED = new Set(['x-probe-token', 'authorization', 'proxy-authorization
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest()
 
-function bounded (name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new FST_PROCESSING_INVALID_OPTION(WHERE, name, `an integer from ${min} to ${max}`, show(value))
-  }
-  return value
-}
-
 /** Validates the `probe` option at registration; null when it is absent (the probe is off). */
 export function probeOptions (value: unknown): ResolvedProbe | null {
   if (value === undefined) return null
@@ -60,9 +53,9 @@ export function probeOptions (value: unknown): ResolvedProbe | null {
   return {
     path,
     digest: sha256(token),
-    maxCount: bounded('probe.maxCount', probe.maxCount, 100, 1, 10_000),
-    maxTime: bounded('probe.maxTime', probe.maxTime, 600_000, 1000, 3_600_000),
-    maxConcurrent: bounded('probe.maxConcurrent', probe.maxConcurrent, 4, 1, 64)
+    maxCount: integer(WHERE, 'probe.maxCount', probe.maxCount, 100, 1, 10_000),
+    maxTime: integer(WHERE, 'probe.maxTime', probe.maxTime, 600_000, 1000, 3_600_000),
+    maxConcurrent: integer(WHERE, 'probe.maxConcurrent', probe.maxConcurrent, 4, 1, 64)
   }
 }
 
@@ -174,7 +167,7 @@ async function measure (request: FastifyRequest, reply: FastifyReply, asked: Ask
   }
   const left = asked.hold - since()
   if (left > 0) await wait(left)
-  const decision = decide(request, defaults)
+  const decision = decide(request, defaults, true)
   return {
     probe: 'fastify-processing',
     protocol: `HTTP/${request.raw.httpVersion}`,
