@@ -1,3 +1,4 @@
+// Proves: the built probe command, over HTTP/1.1, HTTPS and HTTP/2, finds caps, prints verdicts and exits with its codes.
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'

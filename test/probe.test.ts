@@ -1,3 +1,4 @@
+// Proves: the probe endpoint answers only its token, bounds every parameter, numbers its 102s and reports the policy.
 import Fastify from 'fastify'
 import http from 'node:http'
 import http2 from 'node:http2'

@@ -1,3 +1,4 @@
+// Proves: the probe command's verdict through each proxy the atlas runs matches what the atlas measured.
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
