@@ -4,7 +4,7 @@
 # a package's install starts is stopped again, so that its default port is free and nothing runs unasked.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(openjdk-17-jdk-headless libokhttp-java golang-go chromium python3-httpx python3-aiohttp python3-requests ruby
+packages=(openjdk-17-jdk-headless libokhttp-java golang-go chromium python3-httpx python3-aiohttp python3-requests python3-websockets ruby
   apache2 caddy varnish squid)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
