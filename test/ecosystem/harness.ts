@@ -3,9 +3,9 @@ import { createRequire } from 'node:module'
 import net from 'node:net'
 import type { Test } from 'tap'
 import { type FastifyProcessingOptions } from '../../index.js'
-import { sleep } from '../helpers.js'
+import { sleep, until } from '../helpers.js'
 
-export { sleep }
+export { sleep, until }
 
 // One schedule for every plugin of the matrix: 102s at 100 and 250 ms, then the limit; the handler answers
 // at 600 ms, so a busy machine that delays a timer still sees exactly two, well before the final response.
