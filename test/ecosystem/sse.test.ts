@@ -1,4 +1,4 @@
-import sse from '@fastify/sse'
+import sseModule, { type fastifySSE } from '@fastify/sse'
 import t from 'tap'
 import processing from '../../index.js'
 import { checkReuse, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, versionOf, WORK_MS } from './harness.js'
@@ -6,6 +6,10 @@ import { checkReuse, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, vers
 // matrix: @fastify/sse
 // An event stream writes its head itself (reply.raw), outside Fastify's send: the 102s go before the
 // first event only, and none may land inside the stream, however long it pauses between events.
+
+// The package's module.exports is the plugin wrapped by fastify-plugin; its types describe only the named
+// exports, so the ESM default import is typed as the module.
+const sse = sseModule as unknown as typeof fastifySSE
 
 t.test(`@fastify/sse ${versionOf('@fastify/sse')}: 102s before the first event, none inside the stream`, async (t) => {
   const { port } = await ecoServer(t, async (app) => {
