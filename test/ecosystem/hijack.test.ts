@@ -2,13 +2,13 @@ import t from 'tap'
 import processing from '../../index.js'
 import { checkResponse, checkReuse, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, WORK_MS } from './harness.js'
 
-// matrix: fastify reply.hijack()
+// matrix: fastify
 // A hijacked reply belongs to the handler: whatever it writes, on the response or on the socket, no 102
 // may land inside it. Before the hijack, the route's 102s are due as on any other.
 
 const text = 'hello, hijacked world'
 
-t.test('hijacked replies: 102s before the hijack, none inside what the handler writes', async (t) => {
+t.test('reply.hijack(): 102s before the hijack, none inside what the handler writes', async (t) => {
   const { port } = await ecoServer(t, async (app) => {
     await app.register(processing, slow)
     // Slow work, then the handler takes the response over and streams it itself.
