@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// npm run ecosystem: runs the live ecosystem checks (test/ecosystem/*.test.ts, one file per plugin, and
-// test/fastify-minors.test.ts, one block per Fastify minor) and prints the matrix as a Markdown table:
+// npm run ecosystem: runs the live ecosystem checks (test/fastify-minors-*.test.ts, one file per Fastify
+// minor, and test/ecosystem/*.test.ts, one file per plugin) and prints the matrix as a Markdown table:
 // plugin, installed version, what was checked, result. The README's table is this output.
 // `--json` prints the rows instead. The exit code is tap's: non-zero when a check failed.
 import { spawn } from 'node:child_process'
@@ -9,8 +9,9 @@ import { createRequire } from 'node:module'
 
 const root = new URL('..', import.meta.url)
 const require = createRequire(new URL('package.json', root))
+const minorFiles = ['5.0', '5.7', '5.8', 'latest'].map((m) => `test/fastify-minors-${m}.test.ts`)
 const files = [
-  'test/fastify-minors.test.ts',
+  ...minorFiles,
   ...readdirSync(new URL('test/ecosystem/', root)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/ecosystem/${f}`)
 ]
 
@@ -64,25 +65,28 @@ function parse (out) {
     const ok = m[2] === 'ok'
     const name = m[3]
     const skip = m[4] === 'SKIP'
-    const minors = file === 'test/fastify-minors.test.ts'
-    // A check is a subtest of a file (a subtest of a Fastify minor, in the minors file).
+    const minors = minorFiles.includes(file)
+    // A check is a subtest of a file (of a Fastify minor, in the minors files).
     const rowDepth = minors ? 2 : 1
     if (depth > rowDepth) {
       if (!ok) failures.push(name)
       continue
     }
-    if (depth === rowDepth) {
-      const result = skip ? 'skipped' : ok ? 'pass' : ['FAIL', ...new Set(failures)].join(': ')
+    // tap reports a subtest that an uncaught error ended twice: the first line says why.
+    const previous = rows.at(-1)
+    if (depth === rowDepth && !(previous?.file === file && previous.name === name && !ok)) {
+      const result = skip ? 'skipped' : ok ? 'pass' : failures.length === 0 ? 'FAIL' : `FAIL: ${[...new Set(failures)].join('; ')}`
       failures.length = 0
       if (minors) {
         const [, version] = /^Fastify (\S+)/.exec(stack[1] ?? '') ?? []
-        rows.push({ file, plugin: 'fastify', version: version ?? '?', checked: name, result })
+        rows.push({ file, name, plugin: 'fastify', version: version ?? '?', checked: name, result })
       } else {
         const plugins = pluginsOf(file)
         // The version is in the check's name already; the table gives it a column of its own.
         const checked = name.replace(/^(?:@?[\w./-]+ [\d.]+(?:-[\w.]+)?(?:,? and |: |, ))+/, '').replace(/^(?:and )/, '')
         rows.push({
           file,
+          name,
           plugin: plugins.join(' + ') || file,
           version: plugins.map(versionOf).join(' + '),
           checked,
@@ -94,7 +98,7 @@ function parse (out) {
   // Files finish in any order when tap runs them in parallel; the table follows the file list.
   return rows.map((row, i) => ({ row, i }))
     .sort((a, b) => files.indexOf(a.row.file) - files.indexOf(b.row.file) || a.i - b.i)
-    .map(({ row: { file: _file, ...row } }) => row)
+    .map(({ row: { file: _file, name: _name, ...row } }) => row)
 }
 
 const started = performance.now()

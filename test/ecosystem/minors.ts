@@ -1,26 +1,21 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import t from 'tap'
-import processing from '../index.js'
-import { checkResponse, checkReuse, Client, ecoServer, exchange, EXPECTED_102S, http, slow, versionOf, WORK_MS } from './ecosystem/harness.js'
-import { neverStuck } from './ecosystem/never-stuck.js'
-import { captureLogs, liveTimers, sleep, until } from './helpers.js'
+import type { Test } from 'tap'
+import processing from '../../index.js'
+import { captureLogs, liveTimers, sleep, until } from '../helpers.js'
+import { checkResponse, checkReuse, Client, ecoServer, exchange, EXPECTED_102S, http, slow, versionOf, WORK_MS } from './harness.js'
+import { neverStuck } from './never-stuck.js'
 
-// Every behaviour that depends on Fastify's version, on each minor users run: 5.0, the last minor before
-// handlerTimeout (5.7), the first with it (5.8) and the latest, each the real package (npm aliases).
-// Fastify < 5.8 ignores a handlerTimeout option and has no request.signal: the plugin must read neither
-// there, and a route written for 5.8 must still work, without its deadline.
+// Every behaviour that depends on Fastify's version, run by test/fastify-minors-*.test.ts on each minor
+// users run: 5.0, the last minor before handlerTimeout (5.7), the first with it (5.8) and the latest, each
+// the real package (an npm alias), each in its own process so that one minor's crash cannot hide another's
+// result. Fastify < 5.8 ignores a handlerTimeout option and has no request.signal: the plugin must read
+// neither there, and a route written for 5.8 must still work, without its deadline.
 
 type Factory = (opts?: FastifyServerOptions) => unknown
-const minors: Array<[alias: string, load: () => Promise<{ default: unknown }>]> = [
-  ['fastify50', () => import('fastify50')],
-  ['fastify57', () => import('fastify57')],
-  ['fastify58', () => import('fastify58')],
-  ['fastify', () => import('fastify')]
-]
 
-for (const [alias, load] of minors) {
+export function minorChecks (t: Test, alias: string, module: { default: unknown }): void {
   const version = versionOf(alias)
-  const fastify = (await load()).default as Factory
+  const fastify = module.default as Factory
   const hasDeadline = 'handlerTimeout' in (fastify() as FastifyInstance).initialConfig
 
   t.test(`Fastify ${version} (${alias})`, async (t) => {
