@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// npm run ecosystem: runs the live ecosystem checks (test/fastify-minors-*.test.ts, one file per Fastify
-// minor, and test/ecosystem/*.test.ts, one file per plugin) and prints the matrix as a Markdown table:
+// npm run ecosystem: runs the live ecosystem checks (test/ecosystem/fastify-*.test.ts, one file per Fastify
+// minor, then the other test/ecosystem/*.test.ts, one file per plugin) and prints the matrix as a Markdown table:
 // plugin, installed version, what was checked, result. The README's table is this output.
 // `--json` prints the rows instead. The exit code is tap's: non-zero when a check failed.
 import { spawn } from 'node:child_process'
@@ -9,10 +9,11 @@ import { createRequire } from 'node:module'
 
 const root = new URL('..', import.meta.url)
 const require = createRequire(new URL('package.json', root))
-const minorFiles = ['5.0', '5.7', '5.8', 'latest'].map((m) => `test/fastify-minors-${m}.test.ts`)
+const minorFiles = ['5.0', '5.7', '5.8', 'latest'].map((m) => `test/ecosystem/fastify-${m}.test.ts`)
 const files = [
   ...minorFiles,
-  ...readdirSync(new URL('test/ecosystem/', root)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/ecosystem/${f}`)
+  ...readdirSync(new URL('test/ecosystem/', root)).filter((f) => f.endsWith('.test.ts')).sort()
+    .map((f) => `test/ecosystem/${f}`).filter((f) => !minorFiles.includes(f))
 ]
 
 const versionOf = (pkg) => {

@@ -1,3 +1,4 @@
+// Proves: beside @fastify/caching, a cached 304 answered from its hook gets no 102, even from a slow store.
 import caching, { type AbstractCacheCompliantObject } from '@fastify/caching'
 import t from 'tap'
 import processing from '../../index.js'

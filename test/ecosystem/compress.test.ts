@@ -1,3 +1,4 @@
+// Proves: beside @fastify/compress (gzip, br), the 102s stay bare and the encoded body decodes byte-exact.
 import compress from '@fastify/compress'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t from 'tap'

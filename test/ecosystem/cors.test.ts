@@ -1,3 +1,4 @@
+// Proves: beside @fastify/cors, CORS headers go on the final response only, and a slow preflight gets no 102.
 import cors from '@fastify/cors'
 import t from 'tap'
 import processing from '../../index.js'

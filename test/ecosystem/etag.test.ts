@@ -1,3 +1,4 @@
+// Proves: beside @fastify/etag, a conditional request's 304 follows its 102s with no body, and the connection is reused.
 import etag from '@fastify/etag'
 import t from 'tap'
 import processing from '../../index.js'

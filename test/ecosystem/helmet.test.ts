@@ -1,3 +1,4 @@
+// Proves: beside @fastify/helmet, its security headers go on the final response only.
 import helmet from '@fastify/helmet'
 import t from 'tap'
 import processing from '../../index.js'

@@ -1,3 +1,4 @@
+// Proves: a hijacked reply gets its 102s before the hijack and none inside what the handler writes.
 import t from 'tap'
 import processing from '../../index.js'
 import { checkResponse, checkReuse, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, WORK_MS } from './harness.js'

@@ -5,7 +5,7 @@ import { captureLogs, liveTimers, sleep, until } from '../helpers.js'
 import { checkResponse, checkReuse, Client, ecoServer, exchange, EXPECTED_102S, http, slow, versionOf, WORK_MS } from './harness.js'
 import { neverStuck } from './never-stuck.js'
 
-// Every behaviour that depends on Fastify's version, run by test/fastify-minors-*.test.ts on each minor
+// Every behaviour that depends on Fastify's version, run by fastify-*.test.ts here on each minor
 // users run: 5.0, the last minor before handlerTimeout (5.7), the first with it (5.8) and the latest, each
 // the real package (an npm alias), each in its own process so that one minor's crash cannot hide another's
 // result. Fastify < 5.8 ignores a handlerTimeout option and has no request.signal: the plugin must read

@@ -1,3 +1,4 @@
+// Proves: beside @fastify/multipart, no 102 before the last body byte, and Expect: 100-continue gives 100, then 102s, then 200.
 import multipart from '@fastify/multipart'
 import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'

@@ -1,3 +1,4 @@
+// Proves: beside @fastify/otel, which wraps route hooks, a child registration still owns its routes: one emitter, its limit.
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import t from 'tap'
 import processing from '../../index.js'

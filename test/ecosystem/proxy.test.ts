@@ -1,3 +1,4 @@
+// Proves: with @fastify/reply-from and @fastify/http-proxy, the plugin works on both sides of a Fastify proxy.
 import httpProxy from '@fastify/http-proxy'
 import replyFrom from '@fastify/reply-from'
 import type { FastifyInstance } from 'fastify'

@@ -1,3 +1,4 @@
+// Proves: beside @fastify/rate-limit, a 429 gets no 102 when the limiter is registered first; after, the 429 is still cleanly framed.
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'

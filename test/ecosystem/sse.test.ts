@@ -1,3 +1,4 @@
+// Proves: beside @fastify/sse, the 102s come before the first event and none inside the stream.
 import sseModule, { type fastifySSE } from '@fastify/sse'
 import t from 'tap'
 import processing from '../../index.js'

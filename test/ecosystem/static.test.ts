@@ -1,3 +1,4 @@
+// Proves: beside @fastify/static, a file sent after slow work arrives byte-exact, and a Range request gets its 206.
 import fastifyStatic from '@fastify/static'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'

@@ -1,3 +1,4 @@
+// Proves: beside @fastify/under-pressure, a 503 for load shedding gets no 102.
 import underPressure from '@fastify/under-pressure'
 import t from 'tap'
 import processing from '../../index.js'

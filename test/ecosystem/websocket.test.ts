@@ -1,3 +1,4 @@
+// Proves: beside @fastify/websocket with global: true, a WebSocket handshake gets no 102 before its 101 (raw and Python websockets).
 import websocket from '@fastify/websocket'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
