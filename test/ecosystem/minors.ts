@@ -102,7 +102,7 @@ export function minorChecks (t: Test, alias: string, module: { default: unknown 
     })
 
     t.test('the README\'s "Never stuck" snippet, in plain JavaScript', async (t) => {
-      const { lines, logger } = captureLogs('info')
+      const { lines, logger } = captureLogs('debug')
       const rows = [{ id: 1 }, { id: 2 }]
       const signals: Array<AbortSignal | undefined> = []
       const { port } = await ecoServer(t, async (app) => {
