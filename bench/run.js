@@ -2,12 +2,14 @@
 // text around the markers is kept). `npm run bench -- --quick` is a short version that prints the same
 // tables and writes nothing. The last line printed is a one-line JSON summary of the headline figures.
 //   1. the fast path: one server process, every route interleaved, server CPU per request (fastpath.js)
-//   2. real sockets: N slow requests waiting at once, to 15,000, with a fast route probed during the
-//      waves (scale.js), on this Node and on Node 24, where 102s go through writeInformation()
+//   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
+//      reference and the bare-write floor, with a fast route probed during the waves (scale.js), on this
+//      Node and on Node 24 and 26
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
 // Options: --quick, --write / --no-write (default: write on a full run only),
-//          --only=fastpath,scale,node24,sim (a subset), --node24=/path/to/node (default: the npm package
-//          node@24, installed once into .cache/node-lines/24 as `npm run test:lines` does).
+//          --only=fastpath,scale,node24,node26,sim (a subset). Node 24 and 26 are the npm packages
+//          node@24 and node@26 under $NODE_LINES_CACHE/<line> (default .cache/node-lines, where
+//          `npm run test:lines` installs them), installed there when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -22,7 +24,7 @@ const args = process.argv.slice(2)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = args.includes('--quick')
 const write = args.includes('--write') || (!quick && !args.includes('--no-write'))
-const only = option('only')?.split(',') ?? ['fastpath', 'scale', 'node24', 'sim']
+const only = option('only')?.split(',') ?? ['fastpath', 'scale', 'node24', 'node26', 'sim']
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
@@ -34,26 +36,28 @@ const SETTINGS = quick
   ? {
       fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 4000 }], rounds: 6, warmup: 1 },
       scale: { ns: [100, 1000, 10_000], threshold: 1000, interval: 1000, sleep: 4000, heapRounds: 1, timingRounds: 1 },
-      node24: { ns: [10_000], threshold: 1000, interval: 1000, sleep: 4000, heapRounds: 1, timingRounds: 1 },
-      sim: { ns: [100, 10_000, 100_000], threshold: 4000, interval: 1000, waves: 4, rounds: 1 }
+      node24: { ns: [1000], threshold: 1000, interval: 1000, sleep: 4000, heapRounds: 1, timingRounds: 1 },
+      node26: { ns: [1000], threshold: 1000, interval: 1000, sleep: 4000, heapRounds: 1, timingRounds: 1 },
+      sim: { ns: [100, 100_000], threshold: 4000, interval: 1000, waves: 4, rounds: 1 }
     }
   : {
       fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 20_000 }], rounds: 20, warmup: 3 },
       scale: { ns: [100, 1000, 5000, 10_000, 15_000], threshold: 1000, interval: 1000, sleep: 6000, heapRounds: 3, timingRounds: 3 },
-      node24: { ns: [1000, 10_000, 15_000], threshold: 1000, interval: 1000, sleep: 6000, heapRounds: 2, timingRounds: 2 },
+      node24: { ns: [100, 1000, 10_000, 15_000], threshold: 1000, interval: 1000, sleep: 6000, heapRounds: 1, timingRounds: 2 },
+      node26: { ns: [100, 1000, 10_000, 15_000], threshold: 1000, interval: 1000, sleep: 6000, heapRounds: 1, timingRounds: 2 },
       sim: { ns: [100, 1000, 10_000, 100_000, 1_000_000], threshold: 4000, interval: 1000, waves: 4, rounds: 2 }
     }
 
-// The targets of issue 11, each checked where the tables say.
+// The targets of issues 11 and 19, each checked where the tables say.
 const TARGETS = {
   registered: 0.99, // of /none's throughput: CPU per request at most 1 / 0.99 of /none's
-  optedVsFloor: 1.03, // × the no-op hook floor (route onRequest + onSend + one shared 'close' listener)
+  optedVsFloor: 1.02, // × the no-op hook floor (route onRequest + onSend + one shared 'close' listener)
   eldP99: 20, // ms, at every N
   eldMax: 50, // ms, at every N
   probeRatio: 2, // a fast route's p99 during the waves, × its idle p99
-  gapP99: 10, // ms, the gap between one request's consecutive 102s, off the interval, at 10,000
-  heap: 400, // bytes per pending request
-  cpuRatio: 1.2, // CPU per 102 × the bare-write floor of the same run
+  gapOverReference: 5, // ms: the plugin's gap error p99 at most the reference's + this, from 10,000
+  heap: 250, // bytes per pending request
+  cpuRatio: 1, // CPU per 102 × the hand-written reference's, same run
   simFlat: 1.5 // the simulation's per-102 time, largest N against smallest, either way
 }
 
@@ -62,14 +66,12 @@ const started = Date.now()
 const load0 = os.loadavg()
 log(`bench: ${quick ? 'quick' : 'full'} run (${only.join(', ')}), node ${process.version}, load average ${load0.map((l) => l.toFixed(2)).join(' ')}`)
 
-function node24 () {
-  const given = option('node24')
-  if (given !== undefined) return given
+function nodeLine (line) {
   const cache = process.env.NODE_LINES_CACHE ?? `${root}.cache/node-lines`
-  const bin = `${cache}/24/node_modules/node/bin/node`
+  const bin = `${cache}/${line}/node_modules/node/bin/node`
   if (!existsSync(bin)) {
-    log('bench: installing the npm package node@24 into .cache/node-lines/24')
-    execSync(`npm install --prefix "${cache}/24" --no-save --no-package-lock --no-audit --no-fund node@24`, { stdio: 'ignore' })
+    log(`bench: installing the npm package node@${line} into ${cache}/${line}`)
+    execSync(`npm install --prefix "${cache}/${line}" --no-save --no-package-lock --no-audit --no-fund node@${line}`, { stdio: 'ignore' })
   }
   return bin
 }
@@ -84,9 +86,13 @@ const phase = async (name, fn) => {
 
 const fastpath = await phase('fastpath', () => runFastPath({ ...SETTINGS.fastpath, log }))
 const scale = await phase('scale', () => runScale({ ...SETTINGS.scale, log }))
-const node24Bin = only.includes('node24') ? node24() : null
-const node24Version = node24Bin === null ? null : execFileSync(node24Bin, ['--version'], { encoding: 'utf8' }).trim()
-const scale24 = await phase('node24', () => runScale({ ...SETTINGS.node24, node: node24Bin, log }))
+const lines = {}
+for (const line of [24, 26]) {
+  if (!only.includes(`node${line}`)) continue
+  const node = nodeLine(line)
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
+  lines[line] = { version, rows: await phase(`node${line}`, () => runScale({ ...SETTINGS[`node${line}`], node, log })) }
+}
 const sim = await phase('sim', async () => {
   const rounds = []
   for (let r = 0; r < SETTINGS.sim.rounds; r++) rounds.push(await runSim({ ...SETTINGS.sim, log }))
@@ -112,54 +118,52 @@ function spread (values, digits = 1) {
 }
 
 function scaleFigures (row) {
-  const plugin = row.timing.plugin
-  const bare = row.timing.bare
+  const { plugin, reference = [], bare } = row.timing
   const of = (list, key) => list.map((f) => f[key])
-  const heapPlugin = median(row.heap.plugin.map((p) => p.heapPerRequest))
-  const heapBare = median(row.heap.bare.map((p) => p.heapPerRequest))
+  const heap = (name) => median(row.heap[name]?.map((p) => p.heapPerRequest) ?? []) - median(row.heap.bare.map((p) => p.heapPerRequest))
+  // Each round's plugin phase over the reference (or floor) phase of the same round.
+  const ratio = (other) => spread(plugin.map((f, i) => f.cpuPer102Us / other[i]?.cpuPer102Us), 2)
   return {
     n: row.n,
-    rounds: plugin.length,
     ok: Math.min(...of(plugin, 'ok')),
     countOk: Math.min(...of(plugin, 'countOk')),
-    counts: plugin.map((f) => f.counts),
     eldP99: spread(of(plugin, 'eldP99')),
     eldMax: spread(of(plugin, 'eldMax')),
+    refEldP99: spread(of(reference, 'eldP99')),
+    refEldMax: spread(of(reference, 'eldMax')),
     floorEldMax: spread(of(bare, 'eldMax')),
     probeIdle: row.idleProbe.p99,
-    probe: spread(of(plugin, 'probe').map((p) => p?.p99)),
     probeRatio: spread(of(plugin, 'probe').map((p) => p?.p99 / row.idleProbe.p99), 2),
-    floorProbe: spread(of(bare, 'probe').map((p) => p?.p99)),
-    lateP99: spread(of(plugin, 'lateP99')),
+    refProbeRatio: spread(of(reference, 'probe').map((p) => p?.p99 / row.idleProbe.p99), 2),
     lateMax: spread(of(plugin, 'lateMax')),
+    refLateMax: spread(of(reference, 'lateMax')),
     gapP99: spread(of(plugin, 'gapP99')),
+    refGapP99: spread(of(reference, 'gapP99')),
     serverGapP99: spread(of(plugin, 'serverGapP99')),
-    floorServerGapP99: spread(of(bare, 'serverGapP99')),
+    refServerGapP99: spread(of(reference, 'serverGapP99')),
     cpuPer102: spread(of(plugin, 'cpuPer102Us'), 2),
+    refPer102: spread(of(reference, 'cpuPer102Us'), 2),
     floorPer102: spread(of(bare, 'cpuPer102Us'), 2),
-    // Each round's plugin phase over the floor phase that ran right after it.
-    cpuRatio: spread(plugin.map((f, i) => f.cpuPer102Us / bare[i]?.cpuPer102Us), 2),
-    heap: heapPlugin - heapBare,
-    heapBare,
-    rampMs: spread(of(plugin, 'rampMs'), 0),
+    refRatio: ratio(reference),
+    floorRatio: ratio(bare),
+    heap: heap('plugin'),
+    refHeap: heap('reference'),
     longestSlice: spread(of(plugin, 'longestSliceMs')),
     gcMax: spread(of(plugin, 'gcMaxMs')),
-    floorGcMax: spread(of(bare, 'gcMaxMs')),
-    othersCores: spread(of(plugin, 'othersCores'), 2),
-    errors: plugin.map((f) => f.error).filter(Boolean)
+    refGcMax: spread(of(reference, 'gcMaxMs')),
+    errors: [...plugin, ...reference].map((f) => f.error).filter(Boolean)
   }
 }
 
 function scaleVerdicts (f, interval) {
   return {
     delivery: f.ok === f.n && f.countOk === f.n,
-    eldP99: f.eldP99.max <= TARGETS.eldP99,
-    eldMax: f.eldMax.max <= TARGETS.eldMax,
+    eld: f.eldP99.max <= TARGETS.eldP99 && f.eldMax.max <= TARGETS.eldMax,
     probe: f.probeRatio.median <= TARGETS.probeRatio,
     late: f.lateMax.max <= interval,
     heap: f.heap <= TARGETS.heap,
-    cpu: f.cpuRatio.median <= TARGETS.cpuRatio,
-    gap: f.n < 10_000 || f.gapP99.median <= TARGETS.gapP99
+    cpu: f.refRatio.median <= TARGETS.cpuRatio,
+    gap: f.n < 10_000 || f.gapP99.median <= f.refGapP99.median + TARGETS.gapOverReference
   }
 }
 
@@ -219,63 +223,55 @@ function scaleTable (title, rows, settings, nodeVersion) {
   out.push('')
   out.push(`Node ${nodeVersion}. N raw keep-alive connections from a client process; the handler sleeps ${s.sleep / 1000} s; threshold ` +
     `${s.threshold} ms, interval ${s.interval} ms: ${Math.floor((s.sleep - s.threshold) / s.interval) + 1} 102s per request (±1). ` +
-    `${s.timingRounds} round${s.timingRounds > 1 ? 's' : ''} of the timed phases per N (the plugin, then the floor: bare 102 writes in one loop ` +
-    'per interval, same sockets, same process): median (range over the rounds). A probe process hammers a fast route on the same server ' +
-    'during the waves. Targets, marked at every N: ' +
-    `loop delay p99 ≤ ${TARGETS.eldP99} ms and max ≤ ${TARGETS.eldMax} ms; the probe's p99 ≤ ${TARGETS.probeRatio}× idle; no 102 more than one ` +
-    `interval late; CPU per 102 ≤ ${TARGETS.cpuRatio}× the floor; heap ≤ ${TARGETS.heap} B per pending request; gap error p99 ≤ ${TARGETS.gapP99} ms from 10,000.`)
+    `${s.timingRounds} round${s.timingRounds > 1 ? 's' : ''} per N of three timed phases on the same sockets in the same process: the plugin, ` +
+    'the hand-written reference (`setTimeout`, then `setInterval`, calling `res.writeProcessing()`), and the floor (bare 102 writes in one loop ' +
+    'per interval); median (range over the rounds). Each cell: **plugin** / reference. CPU per 102: the median over one-interval windows of ' +
+    'the steady state. Targets, marked at every N: the plugin\'s CPU per 102 ≤ the reference\'s (same round); ' +
+    `loop delay p99 ≤ ${TARGETS.eldP99} ms and max ≤ ${TARGETS.eldMax} ms; a probed fast route's p99 ≤ ${TARGETS.probeRatio}× idle; no 102 more than one ` +
+    `interval late; heap ≤ ${TARGETS.heap} B per pending request; from 10,000, gap error p99 ≤ the reference's + ${TARGETS.gapOverReference} ms.`)
   out.push('')
-  out.push('| N | 200s, 102 counts ok | loop delay p99 / max ms | fast route p99 ms (idle) | × idle | lateness p99 / max ms | gap error p99 ms, client (server) | CPU/102 µs (floor) | × floor | heap B/request |')
-  out.push('|---|---|---|---|---|---|---|---|---|---|')
+  out.push('| N | 200s, 102 counts ok | CPU/102 µs (floor) | ÷ reference | loop delay p99 / max ms | fast route × idle | lateness max ms | gap error p99 ms, client (server) | heap B/request |')
+  out.push('|---|---|---|---|---|---|---|---|---|')
   const verdicts = []
+  const pair = (a, b) => `**${a.text}** / ${b.text}`
   for (const row of rows) {
     const f = scaleFigures(row)
     const v = scaleVerdicts(f, s.interval)
     verdicts.push({ n: f.n, ...v })
-    out.push(`| ${f.n.toLocaleString('en')} | ${f.ok}/${f.n}, ${f.countOk}/${f.n} ${mark(v.delivery)} | ${f.eldP99.text} / ${f.eldMax.text} ${mark(v.eldP99 && v.eldMax)} | ` +
-      `${f.probe.text} (${fmt(f.probeIdle, 1)}) | ${f.probeRatio.text} ${mark(v.probe)} | ${f.lateP99.text} / ${f.lateMax.text} ${mark(v.late)} | ` +
-      `${f.gapP99.text} (${f.serverGapP99.text})${f.n >= 10_000 ? ` ${mark(v.gap)}` : ''} | ${f.cpuPer102.text} (${f.floorPer102.text}) | ${f.cpuRatio.text} ${mark(v.cpu)} | ` +
-      `${fmt(f.heap, 0)} ${mark(v.heap)} |` + (f.errors.length > 0 ? ` ${f.errors.join('; ')}` : ''))
+    out.push(`| ${f.n.toLocaleString('en')} | ${f.ok}/${f.n}, ${f.countOk}/${f.n} ${mark(v.delivery)} | ${pair(f.cpuPer102, f.refPer102)} (${f.floorPer102.text}) | ` +
+      `${f.refRatio.text} ${mark(v.cpu)} | ${pair(f.eldP99, f.refEldP99)} / ${pair(f.eldMax, f.refEldMax)} ${mark(v.eld)} | ${pair(f.probeRatio, f.refProbeRatio)} ${mark(v.probe)} | ` +
+      `${pair(f.lateMax, f.refLateMax)} ${mark(v.late)} | ${pair(f.gapP99, f.refGapP99)} (${pair(f.serverGapP99, f.refServerGapP99)})${f.n >= 10_000 ? ` ${mark(v.gap)}` : ''} | ` +
+      `**${fmt(f.heap, 0)}** / ${fmt(f.refHeap, 0)} ${mark(v.heap)} |` + (f.errors.length > 0 ? ` ${f.errors.join('; ')}` : ''))
   }
   out.push('')
-  out.push('The plugin\'s phases: the scheduler\'s longest slice (its own record, slices are cut at 5 ms) and the longest GC pause (a `PerformanceObserver` on `gc`): ' +
+  out.push('Per N, the plugin\'s longest scheduler slice (slices are cut at 5 ms), the longest GC pause in the plugin\'s and the reference\'s phases, ' +
+    'the plugin\'s CPU per 102 over the floor\'s, and the floor\'s loop delay max (it writes a wave in one go): ' +
     rows.map((row) => {
       const f = scaleFigures(row)
-      return `N = ${f.n.toLocaleString('en')}: ${f.longestSlice.text} ms and ${f.gcMax.text} ms`
-    }).join('; ') + '.')
-  out.push('')
-  out.push('The floor in the same runs (one synchronous loop over every pending response once per interval), for comparison: ' +
-    rows.map((row) => {
-      const f = scaleFigures(row)
-      return `N = ${f.n.toLocaleString('en')}: loop delay max ${f.floorEldMax.text} ms, fast route p99 ${f.floorProbe.text} ms, server gap error p99 ${f.floorServerGapP99.text} ms, longest GC pause ${f.floorGcMax.text} ms`
+      return `${f.n.toLocaleString('en')}: ${f.longestSlice.text} ms, GC ${f.gcMax.text} / ${f.refGcMax.text} ms, ${f.floorRatio.text}×, ${f.floorEldMax.text} ms`
     }).join('; ') + '.')
   out.push('')
   return verdicts
 }
 
-if (scale !== null) {
-  const v = scaleTable('2. N slow requests waiting at once, real sockets', scale, SETTINGS.scale, process.version)
-  const top = scaleFigures(scale.at(-1))
-  summary.scale = brief(top, v.at(-1))
-}
-if (scale24 !== null) {
-  const v = scaleTable('2b. The same on Node 24 (102s through `writeInformation()`)', scale24, SETTINGS.node24, node24Version)
-  summary.scale24 = { node: node24Version, ...brief(scaleFigures(scale24.at(-1)), v.at(-1)) }
-}
-
 function brief (f, v) {
   return {
     n: f.n,
+    cpuVsReference: Number(fmt(f.refRatio.median, 2)),
     eldP99Ms: Number(fmt(f.eldP99.median, 2)),
-    eldMaxMs: Number(fmt(f.eldMax.median, 1)),
-    probeRatio: Number(fmt(f.probeRatio.median, 2)),
-    lateMaxMs: Number(fmt(f.lateMax.median, 1)),
-    gapP99Ms: Number(fmt(f.gapP99.median, 1)),
-    serverGapP99Ms: Number(fmt(f.serverGapP99.median, 1)),
-    cpuRatio: Number(fmt(f.cpuRatio.median, 2)),
-    heapBytesPerRequest: Math.round(f.heap),
+    gapP99Ms: [Number(fmt(f.gapP99.median, 1)), Number(fmt(f.refGapP99.median, 1))],
+    heapBytesPerRequest: [Math.round(f.heap), Math.round(f.refHeap)],
     missed: Object.entries(v).filter(([k, ok]) => k !== 'n' && !ok).map(([k]) => k)
   }
+}
+
+if (scale !== null) {
+  const v = scaleTable('2. N slow requests waiting at once, real sockets', scale, SETTINGS.scale, process.version)
+  summary.scale = scale.map((row, i) => brief(scaleFigures(row), v[i]))
+}
+for (const [line, { version, rows }] of Object.entries(lines)) {
+  const v = scaleTable(`2${line === '24' ? 'b' : 'c'}. The same on Node ${line}`, rows, SETTINGS[`node${line}`], version)
+  summary[`node${line}`] = rows.map((row, i) => brief(scaleFigures(row), v[i]))
 }
 
 if (sim !== null) {
@@ -347,7 +343,7 @@ const pkgVersion = (name) => {
 const machine = [
   `- Command: \`npm run bench${quick ? ' -- --quick' : ''}${option('only') ? ` -- --only=${option('only')}` : ''}\` (${fmt(seconds, 0)} s), at commit ${commit}, ${new Date().toISOString()}`,
   `- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()} (${os.arch()})`,
-  `- Node ${process.version}${node24Version ? ` (and ${node24Version} for 2b)` : ''}, fastify ${pkgVersion('fastify')}, autocannon ${pkgVersion('autocannon')}`,
+  `- Node ${process.version}${Object.values(lines).map((l) => ` (and ${l.version})`).join('')}, fastify ${pkgVersion('fastify')}, autocannon ${pkgVersion('autocannon')}`,
   `- Load average (1 min) at start / end: ${fmt(load0[0], 2)} / ${fmt(load1[0], 2)} (shared machine)`
 ]
 

@@ -10,10 +10,12 @@ const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 // Heap phases first (requests held, no 102 due), in interleaved rounds, then the timed phases.
 export const HEAP_PHASES = [
   { name: 'bare', kind: 'heap', path: '/bare-hold' },
-  { name: 'plugin', kind: 'heap', path: '/plugin-hold' }
+  { name: 'plugin', kind: 'heap', path: '/plugin-hold' },
+  { name: 'reference', kind: 'heap', path: '/reference-hold' }
 ]
 export const TIMING_PHASES = [
   { name: 'plugin', kind: 'timing', path: '/plugin' },
+  { name: 'reference', kind: 'timing', path: '/reference' },
   { name: 'bare', kind: 'timing', path: '/bare' }
 ]
 
@@ -97,7 +99,7 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
 function summary (p) {
   const f = (x, d = 1) => Number.isFinite(x) ? x.toFixed(d) : String(x)
   return `200s ${p.ok}/${p.n}, count ok ${p.countOk}, ramp ${f(p.rampMs, 0)} ms, ` +
-    `cpu/102 ${f(p.cpuPer102Us, 2)} us (${p.sentInWindow} in ${f(p.cpuWindowMs, 0)} ms), ` +
+    `cpu/102 ${f(p.cpuPer102Us, 2)} us (median of ${p.cpuWindows} windows), ` +
     `eld p50/p99 ${f(p.eldP50, 2)}/${f(p.eldP99, 2)} ms, late p50/p99 ${f(p.lateP50, 2)}/${f(p.lateP99, 2)} ms, ` +
     `gap error p99 ${f(p.gapP99, 2)} ms, late max ${f(p.lateMax, 1)} ms, eld max ${f(p.eldMax, 1)} ms, ` +
     `probe p99 ${f(p.probe?.p99, 2)} ms, last 102 p99 ${f(p.racingP99, 1)} ms` + (p.error ? `, ERROR ${p.error}` : '')
