@@ -5,8 +5,7 @@
 //            setInterval, each calling res.writeProcessing(); cleared when the response closes. The bar
 //   /bare    no plugin at all (the root scope has neither its hooks nor its decorators); the bench
 //            sends 102s with bare writes in one loop per interval: the floor of CPU per 102
-// a `-hold` twin of each for the heap phases, and /fast, answering at once, which a probe process
-// hammers during the waves (its latency against the same probe on an idle server). Run with --expose-gc. The parent drives it over IPC:
+// and a `-hold` twin of each for the heap phases. Run with --expose-gc. The parent drives it over IPC:
 // {cmd: 'phase', name, kind: 'timing' | 'heap', n}; it answers {type: 'ready'} once the idle heap is
 // measured, and {type: 'metrics'} once the phase's figures are in.
 import Fastify from 'fastify'
@@ -25,12 +24,12 @@ const TAIL_MARGIN = 300
 let phase = null
 
 // The gap between two consecutive 102s of one response as the server wrote them, minus the interval: the
-// emitter's own regularity, without the load client's scheduling (it shares 2 cores with this process and
-// the probe, and stamps what it reads late when it is descheduled).
+// emitter's own regularity, without the load client's scheduling (it shares 2 cores with this process,
+// and stamps what it reads late when it is descheduled).
 let gaps = new Histogram()
 let gapUntil = Infinity
-// Node's writer of raw head bytes carries every 102 on every line here, the plugin's and the floor's
-// (writeProcessing and writeInformation both end in it).
+// Node's writer of raw head bytes carries every 102 on every line here (writeProcessing and
+// writeInformation both end in it).
 const writeRaw = ServerResponse.prototype._writeRaw
 const PROCESSING = 'HTTP/1.1 102'
 ServerResponse.prototype._writeRaw = function (data, ...rest) {
@@ -57,7 +56,7 @@ app.decorateRequest('arrival', 0)
 // Root hook: runs first on every route, before the plugin's own onRequest, in every phase alike.
 app.addHook('onRequest', (request, reply, done) => {
   request.arrival = now()
-  if (phase !== null && request.routeOptions.config.fast !== true) arrived(reply)
+  if (phase !== null) arrived(reply)
   done()
 })
 
@@ -101,7 +100,6 @@ await app.register(async (scope) => {
   scope.get('/plugin', { config: { processing: true } }, handler)
   scope.get('/plugin-hold', { config: { processing: { threshold: HOUR } } }, hold)
 })
-app.get('/fast', { config: { fast: true } }, () => ({ hello: 'world' }))
 
 // How many 102s have gone out in this phase so far.
 const counters = {
@@ -164,21 +162,21 @@ async function measure () {
   // Steady state: every request has had its first 102, and none has had its final response.
   const start = p.last + threshold + 50
   const end = p.first + sleepMs - TAIL_MARGIN
-  const split = start + (end - start) / 2
+  // Whole intervals for the CPU windows (each holds one wave), about 60 % of the steady state; the rest
+  // for the loop delay.
+  const windows = Math.max(1, Math.floor(0.6 * (end - start) / interval))
+  const split = Math.min(end - 100, start + windows * interval)
   m.windowMs = end - start
   if (end - start < 200) {
     m.error = `ramp of ${m.rampMs.toFixed(0)} ms leaves no steady-state window`
-    process.send({ type: 'probe', start: 0, end: 0 })
     process.send({ type: 'metrics', phase: p.name, metrics: m })
     return
   }
   await sleep(Math.max(0, start - now()))
 
-  // CPU per 102 in the first half, where nothing else runs in this process but the 102s: cut into
-  // windows of one interval each, and the median of their ratios, so that a GC landing in one window
-  // does not decide the figure.
+  // CPU per 102 first, while nothing else runs in this process but the 102s: the median over the
+  // windows, so that a GC landing in one of them does not decide the figure.
   const count = counters[p.name]
-  const windows = Math.max(1, Math.floor((split - start) / interval))
   const per = []
   let cpuUs = 0
   const busy0 = machineBusyMs()
@@ -198,9 +196,7 @@ async function measure () {
   // CPU used by every other process (the load client included) during the windows, in cores.
   m.othersCores = (machineBusyMs() - busy0 - cpuUs / 1000) / (t1 - t0)
 
-  // Event-loop delay in the second half (the histogram's own timer stays out of the CPU figure), while
-  // the probe hammers /fast.
-  process.send({ type: 'probe', start: now(), end })
+  // Event-loop delay in the rest (the histogram's own timer stays out of the CPU figure).
   const h = monitorEventLoopDelay({ resolution: ELD_RESOLUTION })
   h.enable()
   await sleep(end - now())
