@@ -39,10 +39,10 @@ const SETTINGS = quick
       sim: { ns: [100, 100_000], threshold: 4000, interval: 1000, waves: 4, rounds: 1 }
     }
   : {
-      fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 20_000 }], rounds: 20, warmup: 3 },
-      scale: { ns: [100, 1000, 5000, 10_000, 15_000], ...wave, sleep: 7000, heapRounds: 2, timingRounds: 3 },
-      node24: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 7000, heapRounds: 1, timingRounds: 2 },
-      node26: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 7000, heapRounds: 1, timingRounds: 2 },
+      fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 20_000 }], rounds: 16, warmup: 2 },
+      scale: { ns: [100, 1000, 5000, 10_000, 15_000], ...wave, sleep: 7000, heapRounds: 1, timingRounds: 3 },
+      node24: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 6000, heapRounds: 1, timingRounds: 2 },
+      node26: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 6000, heapRounds: 1, timingRounds: 2 },
       sim: { ns: [100, 1000, 10_000, 100_000, 1_000_000], threshold: 4000, interval: 1000, waves: 4, rounds: 2 }
     }
 
