@@ -17,7 +17,8 @@ import { subscribe } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { scheduler, startProcessing, stopProcessing, kState } from '../dist/lib/emitter.js'
+import { internals, kState } from '../dist/lib/emitter.js'
+const { scheduler, start: startProcessing, stop: stopProcessing } = internals
 import { pluginOptions, routeOptions } from '../dist/lib/options.js'
 import { Histogram } from './common.js'
 
