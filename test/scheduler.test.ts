@@ -22,9 +22,10 @@ t.test('slots fire in due order across lanes; one added out of order walks back 
   s.add(new Named('b'), 20, now + 19)
   s.add(new Named('d'), 30, now + 40)
   s.add(new Named('b2'), 30, now + 20) // between a and c in the same lane
-  t.equal(s.size, 5)
+  s.add(new Named('e'), 20, now + 40.5) // due with d, in the other lane: after it
+  t.equal(s.size, 6)
   await new Promise((resolve) => setTimeout(resolve, 80))
-  t.same(fired, ['a', 'b', 'b2', 'c', 'd'])
+  t.same(fired, ['a', 'b', 'b2', 'c', 'd', 'e'])
   t.equal(s.size, 0)
   t.equal(timerOf(s), null, 'nothing left armed')
 })
