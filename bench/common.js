@@ -32,14 +32,9 @@ export function median (values) {
  * between two awaits; `next(type)` waits for the next one of that type.
  */
 export class Child {
-  /** `cpu`: pin the process to this CPU (taskset), so that it never shares a core with the load. */
-  /** `node`: another Node binary to run it with (the scale table on Node 24 / 26). */
-  constructor (script, args = [], execArgv = [], { cpu, node = process.execPath } = {}) {
-    const argv = [...execArgv, script, ...args]
-    const stdio = ['ignore', 'inherit', 'inherit', 'ipc']
-    this.proc = cpu === undefined
-      ? spawn(node, argv, { stdio })
-      : spawn('taskset', ['-c', String(cpu), node, ...argv], { stdio })
+  /** `node`: another program to run it with (Node 24 / 26, or valgrind with `prefix` as its arguments). */
+  constructor (script, args = [], execArgv = [], { node = process.execPath, prefix = [] } = {}) {
+    this.proc = spawn(node, [...prefix, ...execArgv, script, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.queue = []
     this.waiters = []
     this.exited = false

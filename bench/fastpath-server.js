@@ -10,7 +10,7 @@
 //   /naive       what users write by hand, in its own encapsulated scope: a hook on every request of
 //                that scope starting a setInterval that calls writeProcessing(), cleared on onSend/close
 // The parent asks for process.cpuUsage() around each run ({cmd: 'cpu'} -> {type: 'cpu', us}).
-// argv[2] (optional): serve only these routes (comma-separated), for the separate-process experiment.
+// argv[2] (optional): serve only these routes (comma-separated), for bench/callgrind.js.
 import Fastify from 'fastify'
 import processing from '../dist/index.js'
 

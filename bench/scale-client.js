@@ -95,7 +95,6 @@ function send ({ path, threshold, interval, expected, lastK, timeout }) {
     conn.sentAt = now()
     socket.write(request)
   }
-  run.sentMs = now() - run.start
   // A safety net only: every request normally ends long before.
   run.timer = setTimeout(finish, timeout)
 }
@@ -104,42 +103,24 @@ function finish () {
   const r = run
   run = null
   clearTimeout(r.timer)
-  // `expected` 102s per request (±1), the k-th (from 0) due at arrival + threshold + k·interval;
-  // lateness is collected per k up to lastK.
+  // `expected` 102s per request (±1), the k-th (from 0) due at arrival + threshold + k·interval. Lateness
+  // and gap error (between two consecutive 102s, |gap - interval|) only for the 102s due while the
+  // handler still sleeps (k <= lastK): the next one races with N final responses.
   const { threshold, interval, expected, lastK } = r
   const lateness = []
-  const byK = Array.from({ length: lastK + 1 }, () => [])
-  // Lateness of the 102s due while the handler still sleeps (k <= lastK), and of the ones after.
-  const racing = []
-  // Gap error: between two consecutive 102s of one request, both due before the handler wakes, how far
-  // the gap is from the interval (either way).
   const gaps = []
-  const counts = new Map()
   let ok = 0
   let countOk = 0
   let errors = 0
-  let queueMax = 0
-  const errorKinds = new Map()
   for (const socket of sockets) {
     const c = socket.conn
     if (c.status === 200 && c.arrival !== null) ok++
-    if (c.error !== null) {
-      errors++
-      errorKinds.set(c.error, (errorKinds.get(c.error) ?? 0) + 1)
-    }
-    counts.set(c.times.length, (counts.get(c.times.length) ?? 0) + 1)
+    if (c.error !== null) errors++
     if (Math.abs(c.times.length - expected) <= 1 && c.other === 0) countOk++
     if (c.arrival === null) continue
-    queueMax = Math.max(queueMax, c.arrival - c.sentAt)
-    for (let k = 0; k < c.times.length; k++) {
-      const late = c.times[k] - (c.arrival + threshold + k * interval)
-      if (k <= lastK) {
-        lateness.push(late)
-        byK[k].push(late)
-        if (k > 0) gaps.push(Math.abs(c.times[k] - c.times[k - 1] - interval))
-      } else {
-        racing.push(late)
-      }
+    for (let k = 0; k < Math.min(c.times.length, lastK + 1); k++) {
+      lateness.push(c.times[k] - (c.arrival + threshold + k * interval))
+      if (k > 0) gaps.push(Math.abs(c.times[k] - c.times[k - 1] - interval))
     }
   }
   process.send({
@@ -147,24 +128,11 @@ function finish () {
     n: sockets.length,
     ok,
     errors,
-    errorKinds: Object.fromEntries(errorKinds),
-    expected,
     countOk,
-    counts: Object.fromEntries([...counts].sort((a, b) => a[0] - b[0])),
-    sentMs: r.sentMs,
-    queueMaxMs: queueMax,
     lateP50: percentile(lateness, 50),
     lateP99: percentile(lateness, 99),
     lateMax: percentile(lateness, 100),
-    lateMin: percentile(lateness, 0),
-    gapP50: percentile(gaps, 50),
-    gapP99: percentile(gaps, 99),
-    gapMax: percentile(gaps, 100),
-    gapN: gaps.length,
-    racingN: racing.length,
-    racingP99: percentile(racing, 99),
-    lastK,
-    byK: byK.map((l) => ({ p50: percentile(l, 50), p99: percentile(l, 99), n: l.length }))
+    gapP99: percentile(gaps, 99)
   })
 }
 

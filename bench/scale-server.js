@@ -1,20 +1,20 @@
 // The server of the scale benchmark. One Fastify app, two routes that each sleep `sleep` ms, and the
 // load client sends N requests to one of them per phase, over the same N keep-alive connections:
 //   /plugin  this plugin (dist/), in its own encapsulated scope: threshold and interval from argv
+//   /reference  no plugin: what a user would write instead of it, a setTimeout per request, then a
+//            setInterval, each calling res.writeProcessing(); cleared when the response closes. The bar
 //   /bare    no plugin at all (the root scope has neither its hooks nor its decorators); the bench
-//            sends 102s with bare writes (writeProcessing(), or writeInformation() where Node has it,
-//            as the plugin does) in one loop per interval: the floor
-// a `-hold` twin of each for the heap phases, and /fast, answering at once, which a probe process
-// hammers during the waves (its latency against the same probe on an idle server). Run with --expose-gc. The parent drives it over IPC:
+//            sends 102s with bare writes in one loop per interval: the floor of CPU per 102
+// and a `-hold` twin of each for the heap phases. Run with --expose-gc. The parent drives it over IPC:
 // {cmd: 'phase', name, kind: 'timing' | 'heap', n}; it answers {type: 'ready'} once the idle heap is
 // measured, and {type: 'metrics'} once the phase's figures are in.
 import Fastify from 'fastify'
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { subscribe } from 'node:diagnostics_channel'
 import { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import processing from '../dist/index.js'
-import { scheduler } from '../dist/lib/emitter.js'
-import { Histogram, machineBusyMs, now } from './common.js'
+import { Histogram, machineBusyMs, median, now } from './common.js'
 
 const { threshold, interval, sleep: sleepMs } = JSON.parse(process.argv[2])
 const ELD_RESOLUTION = 2
@@ -24,24 +24,28 @@ const TAIL_MARGIN = 300
 let phase = null
 
 // The gap between two consecutive 102s of one response as the server wrote them, minus the interval: the
-// emitter's own regularity, without the load client's scheduling (it shares 2 cores with this process and
-// the probe, and stamps what it reads late when it is descheduled).
+// emitter's own regularity, without the load client's scheduling (it shares 2 cores with this process,
+// and stamps what it reads late when it is descheduled).
 let gaps = new Histogram()
 let gapUntil = Infinity
-// Node's writer of raw head bytes carries every 102 on every line here, the plugin's and the floor's
-// (writeProcessing and writeInformation both end in it).
+// Node's writer of raw head bytes carries every 102 on every line here (writeProcessing and
+// writeInformation both end in it).
 const writeRaw = ServerResponse.prototype._writeRaw
 const PROCESSING = 'HTTP/1.1 102'
 ServerResponse.prototype._writeRaw = function (data, ...rest) {
   // Only in the steady state: the 102 due as the handler wakes races with N final responses, as in the
   // client's figures, which leave it out too.
   const t = now()
-  if (t < gapUntil && (typeof data === 'string' ? data.startsWith(PROCESSING) : data?.subarray?.(0, 12).toString('latin1') === PROCESSING)) {
+  // A Buffer (the plugin's header-less 102) is read in place: "102" at bytes 9-11, no allocation per write.
+  if (t < gapUntil && (typeof data === 'string' ? data.startsWith(PROCESSING) : data[9] === 0x31 && data[10] === 0x30 && data[11] === 0x32)) {
     if (this.lastProcessing > 0) gaps.add(t - this.lastProcessing - interval)
     this.lastProcessing = t
   }
   return writeRaw.call(this, data, ...rest)
 }
+// The scheduler's slices (its diagnostics channel): the longest the plugin kept the loop.
+let longestSlice = 0
+subscribe('fastify-processing:scheduler-slice', ({ start, end }) => { if (end - start > longestSlice) longestSlice = end - start })
 // Garbage-collection pauses during a phase: the loop stops for them, and so do the 102s.
 let gcMaxMs = 0
 new PerformanceObserver((list) => {
@@ -53,7 +57,7 @@ app.decorateRequest('arrival', 0)
 // Root hook: runs first on every route, before the plugin's own onRequest, in every phase alike.
 app.addHook('onRequest', (request, reply, done) => {
   request.arrival = now()
-  if (phase !== null && request.routeOptions.config.fast !== true) arrived(reply)
+  if (phase !== null) arrived(reply)
   done()
 })
 
@@ -72,15 +76,31 @@ async function hold (request, reply) {
   return `{"arrival":${request.arrival}}`
 }
 
+// The hand-written reference: one Timeout per request, re-armed as an interval after the first 102.
+function reference (threshold) {
+  return (request, reply, done) => {
+    const res = reply.raw
+    let timer = setTimeout(() => {
+      res.writeProcessing()
+      referenceSent++
+      timer = setInterval(() => { res.writeProcessing(); referenceSent++ }, interval)
+    }, threshold)
+    res.once('close', () => clearTimeout(timer))
+    done()
+  }
+}
+let referenceSent = 0
+
 const HOUR = 3_600_000
 app.get('/bare', handler)
 app.get('/bare-hold', hold)
+app.get('/reference', { onRequest: reference(threshold) }, handler)
+app.get('/reference-hold', { onRequest: reference(HOUR) }, hold)
 await app.register(async (scope) => {
   await scope.register(processing, { threshold, interval, limit: 1000 })
   scope.get('/plugin', { config: { processing: true } }, handler)
   scope.get('/plugin-hold', { config: { processing: { threshold: HOUR } } }, hold)
 })
-app.get('/fast', { config: { fast: true } }, () => ({ hello: 'world' }))
 
 // How many 102s have gone out in this phase so far.
 const counters = {
@@ -89,7 +109,8 @@ const counters = {
     for (const reply of phase.pending) sent += reply.processingSent
     return sent
   },
-  bare: () => floorSent
+  bare: () => floorSent,
+  reference: () => referenceSent
 }
 
 let floorSent = 0
@@ -142,40 +163,41 @@ async function measure () {
   // Steady state: every request has had its first 102, and none has had its final response.
   const start = p.last + threshold + 50
   const end = p.first + sleepMs - TAIL_MARGIN
-  const split = start + (end - start) / 2
+  // Whole intervals for the CPU windows (each holds one wave), about 60 % of the steady state; the rest
+  // for the loop delay.
+  const windows = Math.max(1, Math.floor(0.6 * (end - start) / interval))
+  const split = Math.min(end - 100, start + windows * interval)
   m.windowMs = end - start
   if (end - start < 200) {
     m.error = `ramp of ${m.rampMs.toFixed(0)} ms leaves no steady-state window`
-    process.send({ type: 'probe', start: 0, end: 0 })
     process.send({ type: 'metrics', phase: p.name, metrics: m })
     return
   }
   await sleep(Math.max(0, start - now()))
 
-  // CPU per 102 in the first half: nothing else runs in this process but the 102s.
+  // CPU per 102 first, while nothing else runs in this process but the 102s: the median over the
+  // windows, so that a GC landing in one of them does not decide the figure.
   const count = counters[p.name]
-  m.windowStart = start
-  m.windowEnd = end
-  const sent0 = count()
+  const per = []
+  let cpuUs = 0
   const busy0 = machineBusyMs()
-  const cpu0 = process.cpuUsage()
   const t0 = now()
-  await sleep(split - now())
-  const cpu1 = process.cpuUsage(cpu0)
+  for (let w = 1; w <= windows; w++) {
+    const sent0 = count()
+    const cpu0 = process.cpuUsage()
+    await sleep(start + w * (split - start) / windows - now())
+    const cpu1 = process.cpuUsage(cpu0)
+    const sent = count() - sent0
+    cpuUs += cpu1.user + cpu1.system
+    if (sent > 0) per.push((cpu1.user + cpu1.system) / sent)
+  }
   const t1 = now()
-  const busy1 = machineBusyMs()
-  const sent1 = count()
-  m.cpuWindowMs = t1 - t0
-  m.sentInWindow = sent1 - sent0
-  m.cpuUs = cpu1.user + cpu1.system
-  m.cpuPer102Us = m.cpuUs / m.sentInWindow
-  m.sentPerSecond = m.sentInWindow / ((t1 - t0) / 1000)
-  // CPU used by every other process (the load client included) during the window, in cores.
-  m.othersCores = (busy1 - busy0 - m.cpuUs / 1000) / (t1 - t0)
+  m.cpuWindows = per.length
+  m.cpuPer102Us = median(per)
+  // CPU used by every other process (the load client included) during the windows, in cores.
+  m.othersCores = (machineBusyMs() - busy0 - cpuUs / 1000) / (t1 - t0)
 
-  // Event-loop delay in the second half (the histogram's own timer stays out of the CPU figure), while
-  // the probe hammers /fast.
-  process.send({ type: 'probe', start: now(), end })
+  // Event-loop delay in the rest (the histogram's own timer stays out of the CPU figure).
   const h = monitorEventLoopDelay({ resolution: ELD_RESOLUTION })
   h.enable()
   await sleep(end - now())
@@ -188,8 +210,8 @@ async function measure () {
   m.eldSamples = h.count
   m.serverGapP99 = gaps.percentile(99)
   m.serverGapMax = gaps.max
-  // The scheduler's longest slice (its own record) and the GC pauses, over the whole timed phase.
-  m.longestSliceMs = scheduler.longestSlice
+  // The scheduler's longest slice and the GC pauses, over the whole timed phase.
+  m.longestSliceMs = longestSlice
   m.gcMaxMs = gcMaxMs
   process.send({ type: 'metrics', phase: p.name, metrics: m })
 }
@@ -202,7 +224,8 @@ process.on('message', (msg) => {
     phase.released = new Promise((resolve) => { phase.release = resolve })
     gaps = new Histogram()
     gapUntil = Infinity
-    scheduler.longestSlice = 0
+    longestSlice = 0
+    referenceSent = 0
     phase.metrics.heapIdle = heapAfterGc()
     // The forced collections above are the bench's own: not counted.
     gcMaxMs = 0

@@ -1,19 +1,21 @@
 // Scale: N slow requests waiting at once, over N raw keep-alive connections held by a client process.
-// For every N: one server process, one client process and one probe process; then phases on the same
-// connections: the plugin, and the bare floor (no plugin, bare 102 writes in a loop), `timingRounds` times. The probe hammers
-// a fast route on the same server, once on the idle server and again during each timed phase's waves.
+// For every N: one server process and one client process; then phases on the same connections: the
+// plugin, the hand-written reference and the bare floor (no plugin, bare 102 writes in a loop),
+// `timingRounds` times.
 import { fileURLToPath } from 'node:url'
-import { Child, now, sleep } from './common.js'
+import { Child, sleep } from './common.js'
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 
 // Heap phases first (requests held, no 102 due), in interleaved rounds, then the timed phases.
 export const HEAP_PHASES = [
   { name: 'bare', kind: 'heap', path: '/bare-hold' },
-  { name: 'plugin', kind: 'heap', path: '/plugin-hold' }
+  { name: 'plugin', kind: 'heap', path: '/plugin-hold' },
+  { name: 'reference', kind: 'heap', path: '/reference-hold' }
 ]
 export const TIMING_PHASES = [
   { name: 'plugin', kind: 'timing', path: '/plugin' },
+  { name: 'reference', kind: 'timing', path: '/reference' },
   { name: 'bare', kind: 'timing', path: '/bare' }
 ]
 
@@ -28,26 +30,21 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
     const params = JSON.stringify({ threshold, interval, sleep: sleepMs })
     const server = new Child(here('./scale-server.js'), [params], ['--expose-gc'], { node })
     const client = new Child(here('./scale-client.js'))
-    const probe = new Child(here('./scale-probe.js'))
     try {
       const { port } = await server.next('listening')
       client.send({ cmd: 'connect', port, n })
       const connected = await client.next('connected')
       if (connected.error) throw new Error(`N=${n}: connecting failed: ${connected.error}`)
       const row = { n, connectMs: connected.ms, heap: {}, timing: {} }
-      // The fast route on the idle server (the N connections open, nothing pending): the reference.
-      const t = now() + 100
-      probe.send({ cmd: 'run', port, start: t, end: t + 1500 })
-      row.idleProbe = await probe.next('probed')
-      log(`  scale N=${n} idle probe: ${row.idleProbe.n} requests, p50/p99 ${row.idleProbe.p50?.toFixed(2)}/${row.idleProbe.p99?.toFixed(2)} ms`)
       // One warm-up round of the heap phases first, not counted: the first requests a route serves
       // leave compiled code and caches behind, which would be billed to whichever phase ran first.
       const rounds = typeof heapRounds === 'function' ? heapRounds(n) : heapRounds
       const phases = [
         ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
         ...Array.from({ length: rounds }, () => heapPhases).flat(),
-        // Rounds of the timed phases too, alternating plugin and floor: a spread, not one run.
-        ...Array.from({ length: timingRounds }, () => timingPhases).flat()
+        // Rounds of the timed phases too, each round starting one phase further on, so that no phase always
+        // runs first after the heap phases: a spread, not one run.
+        ...Array.from({ length: timingRounds }, (_, r) => timingPhases.map((_, i) => timingPhases[(i + r) % timingPhases.length])).flat()
       ]
       for (const phase of phases) {
         await sleep(phase.kind === 'heap' ? 50 : 200)
@@ -63,18 +60,8 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
           lastK: timing ? lastK : -1,
           timeout: sleepMs + 60_000
         })
-        const probed = timing
-          ? server.next('probe', sleepMs + 60_000).then((w) => {
-            probe.send({ cmd: 'run', port, start: w.start, end: w.end })
-            return probe.next('probed', sleepMs + 60_000)
-          })
-          : null
-        const [metrics, result, probeResult] = await Promise.all([
-          server.next('metrics', sleepMs + 60_000),
-          client.next('result', sleepMs + 90_000),
-          probed
-        ])
-        const figures = { ...metrics.metrics, ...result, probe: probeResult }
+        const [metrics, result] = await Promise.all([server.next('metrics', sleepMs + 60_000), client.next('result', sleepMs + 90_000)])
+        const figures = { ...metrics.metrics, ...result }
         if (timing) {
           (row.timing[phase.name] ??= []).push(figures)
           log(`  scale N=${n} ${phase.name}: ${summary(figures)}`)
@@ -87,8 +74,7 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
     } finally {
       client.send({ cmd: 'exit' })
       server.send({ cmd: 'exit' })
-      probe.send({ cmd: 'exit' })
-      await Promise.all([client.stop(), server.stop(), probe.stop()])
+      await Promise.all([client.stop(), server.stop()])
     }
   }
   return results
@@ -97,8 +83,7 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
 function summary (p) {
   const f = (x, d = 1) => Number.isFinite(x) ? x.toFixed(d) : String(x)
   return `200s ${p.ok}/${p.n}, count ok ${p.countOk}, ramp ${f(p.rampMs, 0)} ms, ` +
-    `cpu/102 ${f(p.cpuPer102Us, 2)} us (${p.sentInWindow} in ${f(p.cpuWindowMs, 0)} ms), ` +
+    `cpu/102 ${f(p.cpuPer102Us, 2)} us (median of ${p.cpuWindows} windows), ` +
     `eld p50/p99 ${f(p.eldP50, 2)}/${f(p.eldP99, 2)} ms, late p50/p99 ${f(p.lateP50, 2)}/${f(p.lateP99, 2)} ms, ` +
-    `gap error p99 ${f(p.gapP99, 2)} ms, late max ${f(p.lateMax, 1)} ms, eld max ${f(p.eldMax, 1)} ms, ` +
-    `probe p99 ${f(p.probe?.p99, 2)} ms, last 102 p99 ${f(p.racingP99, 1)} ms` + (p.error ? `, ERROR ${p.error}` : '')
+    `gap error p99 ${f(p.gapP99, 2)} ms, late max ${f(p.lateMax, 1)} ms, eld max ${f(p.eldMax, 1)} ms` + (p.error ? `, ERROR ${p.error}` : '')
 }

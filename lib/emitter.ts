@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
 import { sentChannel, withheldChannel, type SentMessage, type WithheldMessage, type WithheldReason } from './channels.js'
 import { decide } from './gate.js'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
@@ -90,12 +90,19 @@ function send (state: RequestState, headers: InterimHeaders, manual: boolean): b
   if (sentChannel.hasSubscribers) {
     sentChannel.publish({ request, reply, route: options.route, sent: state.sent, manual, bytes } satisfies SentMessage)
   }
-  const log = request.log as typeof request.log & { isLevelEnabled?: (level: string) => boolean }
-  // Building the line costs more than the write's bookkeeping; loggers without isLevelEnabled say their level.
-  if (typeof log.isLevelEnabled === 'function' ? log.isLevelEnabled('trace') : log.level === 'trace') {
-    log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
+  if (logs(request.log, 'trace')) {
+    request.log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
   }
   return true
+}
+
+/**
+ * Whether `log` writes at `level`: building a line costs more than the bookkeeping around it, on every
+ * 102 and on every opted-in request that ends. Loggers without isLevelEnabled say their level.
+ */
+function logs (log: FastifyBaseLogger, level: 'trace' | 'debug'): boolean {
+  const l = log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }
+  return typeof l.isLevelEnabled === 'function' ? l.isLevelEnabled(level) : l.level === 'trace' || l.level === level
 }
 
 function fire (slot: Slot): void {
@@ -135,7 +142,7 @@ const kResponseState = Symbol('fastify-processing.response-state')
 function onResponseClose (this: { [kResponseState]: RequestState }): void {
   const state = this[kResponseState]
   stop(state)
-  state.request.log.debug({ processingSent: state.sent }, 'fastify-processing: response closed')
+  if (logs(state.request.log, 'debug')) state.request.log.debug({ processingSent: state.sent }, 'fastify-processing: response closed')
 }
 
 function start (request: FastifyRequest, reply: FastifyReply, options: Resolved, transport: Transport): RequestState {

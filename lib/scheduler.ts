@@ -1,18 +1,21 @@
+import { channel } from 'node:diagnostics_channel'
+
 /**
- * One clock for every waiting request in the process.
+ * One clock for every waiting request in the process: plain numbers in, a callback out.
  *
- * A timer per request (what this plugin had before) costs a Timeout object and a timer-list insertion on
- * every opted-in request, even one that answers in a millisecond; and when a burst of N requests falls due
- * together, all N callbacks run back to back, blocking the loop for N writes. Re-armed with a different
- * delay each time (drift correction), they also land in different timer lists, so their order within a wave
- * shuffles and the gap between one request's 102s wobbles.
- *
- * Here a waiting request is a node in an intrusive list, one list (a "lane") per delay value, kept in due
- * order. Adding or removing a request is a few pointer writes; one unref'd timer is armed for the earliest
- * due request across lanes. When it fires, due requests are handed out in due order in slices of at most
- * SLICE_MS, with a setImmediate between slices so that I/O gets its turn. A request re-added after its
- * write joins the lane's tail in the order the wave was written, so re-adding is an append too.
+ * A waiting request is a node in an intrusive list, one list (a "lane") per delay value, kept in due
+ * order, so adding or removing one is a few pointer writes. One unref'd timer is armed for the earliest
+ * due slot across lanes. When it fires, every slot due within the lane's window of now is handed out in
+ * due order, in slices of at most SLICE_MS with a setImmediate between slices so that I/O gets its turn.
+ * A slot re-added after its write joins its lane's tail in the order the wave was written, so re-adding is
+ * an append too.
  */
+
+/**
+ * setTimeout's ceiling: a longer delay overflows, Node warns and fires after 1 ms instead. Options refuse
+ * delays above it, and the timer is never armed past it.
+ */
+export const MAX_DELAY = 2 ** 31 - 1
 
 /** A request's place in the schedule; the emitter's per-request state extends it. */
 export class Slot {
@@ -28,15 +31,26 @@ export class Slot {
 interface Lane {
   head: Slot | null
   tail: Slot | null
+  /** How early a slot of this lane may fire to share a wake-up with one due before it. */
+  window: number
 }
 
-// Node clamps any timer delay above 2^31 - 1 ms to 1 ms (with only a warning); options refuse longer delays.
-export const MAX_DELAY = 2 ** 31 - 1
+/**
+ * One message per slice, for benchmarks and diagnostics: `{ start, end, fired }` (performance.now() ms,
+ * slots handed out). Published only while someone subscribes, so it costs one property read otherwise.
+ */
+export const sliceChannel = channel('fastify-processing:scheduler-slice')
 
 // Longest run of writes before the loop gets a turn: well inside a 20 ms loop-delay budget.
 const SLICE_MS = 5
 // libuv's millisecond clock runs up to 1 ms ahead of performance.now(): a timer may fire that much early.
 const EARLY = 1
+// A slot due within a small part of its delay after the one that woke the timer goes out with it: a 102
+// due every second needs no millisecond precision, and requests that arrived over a few milliseconds
+// would otherwise wake the loop once per millisecond. Capped so that no gap between two 102s is shortened
+// by more than a few milliseconds, which a peer's idle timer cannot tell from scheduling noise.
+const WINDOW_FRACTION = 1 / 64
+const WINDOW_MAX = 4
 
 export class Scheduler {
   private readonly lanes = new Map<number, Lane>()
@@ -46,20 +60,18 @@ export class Scheduler {
   private busy = false
   /** How many slots wait in all lanes. */
   size = 0
-  /** The longest slice so far, in ms: for benchmarks. */
-  longestSlice = 0
 
   constructor (private readonly fire: (slot: Slot) => void) {}
 
   /**
    * Puts `slot` in the lane of `delay` at `due`; lanes are kept in due order. A caller that computed `due`
-   * from performance.now() passes that reading as `now`: a lone fast request arms the timer every time, and
-   * a clock read (~50 ns where the clock is a system call, as on many VMs) costs more than the list work.
+   * from performance.now() passes that reading as `now`: a clock read costs more than the list work where
+   * the clock is a system call, as on many VMs.
    */
   add (slot: Slot, delay: number, due: number, now?: number): void {
     let lane = this.lanes.get(delay)
     if (lane === undefined) {
-      lane = { head: null, tail: null }
+      lane = { head: null, tail: null, window: Math.max(EARLY, Math.min(WINDOW_MAX, delay * WINDOW_FRACTION)) }
       this.lanes.set(delay, lane)
     }
     slot.due = due
@@ -83,17 +95,15 @@ export class Scheduler {
   }
 
   /**
-   * Takes `slot` out of its lane, if it is in one. The timer is left to find nothing while others wait
-   * (cheaper than re-arming it on every request), and cleared when none does, so none is left behind.
+   * Takes `slot` out of its lane, if it is in one. The timer stays armed: a request that answers at once
+   * is usually alone in the schedule, and clearing the timer only to arm it again for the next one cost
+   * more than the rest of the request's work here. Left alone, it finds nothing due, and stops; it is
+   * unref'd, so it never holds the process open; `release()` clears it at once.
    */
   remove (slot: Slot): void {
     const lane = slot.lane
     if (lane === null) return
-    if (--this.size === 0 && this.timer !== null) {
-      clearTimeout(this.timer)
-      this.timer = null
-      this.timerDue = Infinity
-    }
+    this.size--
     if (slot.prev === null) lane.head = slot.next
     else slot.prev.next = slot.next
     if (slot.next === null) lane.tail = slot.prev
@@ -101,13 +111,19 @@ export class Scheduler {
     slot.prev = slot.next = slot.lane = null
   }
 
-  /** Clears the timer when no slot waits, so that nothing is left behind once every app has closed. */
-  release (): void {
-    if (this.size === 0 && this.timer !== null) {
+  /**
+   * Clears the timer when no slot waits (an app closing), so that nothing of the schedule is left behind;
+   * with slots waiting it does nothing, as they belong to other apps of the process. Returns whether the
+   * schedule is now empty and unarmed.
+   */
+  release (): boolean {
+    if (this.size !== 0) return false
+    if (this.timer !== null) {
       clearTimeout(this.timer)
       this.timer = null
       this.timerDue = Infinity
     }
+    return true
   }
 
   private arm (due: number, now: number): void {
@@ -115,6 +131,16 @@ export class Scheduler {
     this.timerDue = due
     const delay = Math.min(MAX_DELAY, Math.max(1, Math.ceil(due - now)))
     this.timer = setTimeout(this.run, delay).unref()
+  }
+
+  /** The earliest head that may fire at `now`, its lane's window included. */
+  private due (now: number): Slot | null {
+    let first: Slot | null = null
+    for (const lane of this.lanes.values()) {
+      const head = lane.head
+      if (head !== null && head.due <= now + lane.window && (first === null || head.due < first.due)) first = head
+    }
+    return first
   }
 
   private earliest (): Slot | null {
@@ -130,22 +156,24 @@ export class Scheduler {
     this.timerDue = Infinity
     this.busy = true
     const start = performance.now()
-    const limit = start + EARLY
-    let slot = this.earliest()
-    while (slot !== null && slot.due <= limit) {
+    let fired = 0
+    let slot = this.due(start)
+    while (slot !== null) {
       this.remove(slot)
       this.fire(slot)
-      slot = this.earliest()
-      if (slot !== null && slot.due <= limit && performance.now() - start >= SLICE_MS) {
-        this.longestSlice = Math.max(this.longestSlice, performance.now() - start)
+      fired++
+      slot = this.due(start)
+      if (slot !== null && performance.now() - start >= SLICE_MS) {
+        if (sliceChannel.hasSubscribers) sliceChannel.publish({ start, end: performance.now(), fired })
         // Not unref()'d: an unref'd immediate does not wake the loop, which then sleeps until the next timer.
         setImmediate(this.run)
         return
       }
     }
     const end = performance.now()
-    this.longestSlice = Math.max(this.longestSlice, end - start)
+    if (sliceChannel.hasSubscribers) sliceChannel.publish({ start, end, fired })
     this.busy = false
-    if (slot !== null) this.arm(slot.due, end)
+    const next = this.earliest()
+    if (next !== null) this.arm(next.due, end)
   }
 }

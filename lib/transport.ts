@@ -15,10 +15,10 @@ interface Http1Response extends ServerResponse {
   // Node >= 24.18 / 26.2 (not 26.0 or 26.1: detected, not inferred from the version). It refuses to write
   // after the final headers, and validates the block again. It does not refuse an HTTP/1.0 client.
   writeInformation?: (status: number, headers: Record<string, string>) => void
-  // Node's own writer of raw head bytes (what writeProcessing and writeEarlyHints use on Node 20/22).
-  // Unlike socket.write, it queues bytes behind the responses ahead of this one on a pipelined
+  // Node's own writer of raw head bytes (what writeProcessing, writeEarlyHints and writeInformation all end
+  // in). Unlike socket.write, it queues bytes behind the responses ahead of this one on a pipelined
   // connection, so a 102 never lands inside another request's response.
-  _writeRaw: (data: string, encoding: BufferEncoding) => boolean
+  _writeRaw: (data: string | Buffer, encoding?: BufferEncoding) => boolean
 }
 
 interface Http2Response extends Http2ServerResponse {
@@ -36,6 +36,10 @@ function toObject (headers: InterimHeaders): Record<string, string> {
 }
 
 const PROCESSING_LINE = 'HTTP/1.1 102 Processing\r\n'
+// Almost every 102 has no header: its bytes never change, so they are encoded once. Written through
+// _writeRaw on every Node line, since writeInformation adds only checks that open() and transportFor()
+// already made (final headers not sent, HTTP/1.1), and costs more per write where it exists.
+const BARE_102 = Buffer.from(PROCESSING_LINE + '\r\n', 'latin1')
 
 const http1: Transport = {
   received (req) {
@@ -54,6 +58,10 @@ const http1: Transport = {
   },
   write (res, headers) {
     const r = res as Http1Response
+    if (headers.length === 0) {
+      r._writeRaw(BARE_102)
+      return
+    }
     // coverage: per Node line (24.18+ and 26.2+ run the first path, 20 and 22 the second)
     if (typeof r.writeInformation === 'function') {
       r.writeInformation(102, toObject(headers))

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import http2 from 'node:http2'
 import t from 'tap'
-import { captureLogs, liveTimers, rawExchange, serve, sleep, statusLines } from './helpers.js'
+import { captureLogs, rawExchange, serve, sleep, statusLines, waiting } from './helpers.js'
 
 // A client that keeps receiving 102s has no reason to give up, so the server must guarantee a final
 // response. Fastify >= 5.8's handlerTimeout does (a 503 through the error handler), and request.signal
@@ -48,7 +48,7 @@ t.test('handlerTimeout over HTTP/1.1: 102s, then the 503, cleanly; none after th
   const { atAbort } = JSON.parse(late.slice(late.lastIndexOf('\r\n\r\n') + 4))
   t.equal(lateStatuses.filter((s) => s === 102).length, atAbort, `no 102 while the error handler works: ${lateStatuses.join(' ')}`)
   t.equal(lateStatuses.at(-1), 503)
-  t.equal(await liveTimers(), 0)
+  t.equal(await waiting(), 0)
 })
 
 t.test('handlerTimeout over HTTP/2: 102 HEADERS frames, then the 503', { skip: !hasHandlerTimeout && 'Fastify < 5.8 has no handlerTimeout' }, async (t) => {

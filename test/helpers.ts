@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import processing, { type FastifyProcessingOptions } from '../index.js'
+import { internals } from '../lib/emitter.js'
 
 export { sleep }
 
@@ -102,6 +103,16 @@ createHook({
   },
   destroy (id) { ours.delete(id) }
 }).enable()
+
+/**
+ * The plugin's requests still waiting in its schedule. The schedule's one timer may outlive the last of
+ * them until it falls due (it is unref'd, and finds nothing), so "nothing left" is this count, and
+ * liveTimers() once the app has closed.
+ */
+export async function waiting (): Promise<number> {
+  await new Promise((resolve) => setImmediate(resolve))
+  return internals.scheduler.size
+}
 
 /** The plugin's timers alive now: armed and neither fired nor cleared. */
 export async function liveTimers (): Promise<number> {

@@ -5,7 +5,7 @@ import https from 'node:https'
 import http2 from 'node:http2'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { liveTimers, serve, sleep, until } from './helpers.js'
+import { serve, sleep, until, waiting } from './helpers.js'
 
 const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
 const cert = readFileSync(new URL('fixtures/cert.pem', import.meta.url))
@@ -121,7 +121,7 @@ t.test('h2c: a stream the client resets stops the 102s and leaves no timer', asy
   const atReset = reply.processingSent
   await sleep(80)
   t.equal(reply.processingSent, atReset)
-  t.equal(await liveTimers(), 0)
+  t.equal(await waiting(), 0)
 })
 
 t.test('HTTP/2 over TLS, and HTTP/1.1 over TLS on the same server (allowHTTP1)', async (t) => {

@@ -1,9 +1,12 @@
-// Proves: the shared clock, without a wire: due order, exact spacing, long waves sliced with I/O between.
+// Proves: the shared clock, without a wire: due order, spacing, coalesced wake-ups, sliced waves, its one unref'd timer.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import t from 'tap'
-import { Scheduler, Slot } from '../lib/scheduler.js'
+import { Scheduler, Slot, sliceChannel } from '../lib/scheduler.js'
 
-// The scheduler's logic, without a wire: what order slots fire in, where a late one is inserted, and that
-// a long wave is cut into slices with I/O in between. The wire tests show the same through the plugin.
+// The scheduler's logic, without a wire: what order slots fire in, where a late one is inserted, that a
+// long wave is cut into slices with I/O in between, that slots due close together share a wake-up, and
+// that its one timer never holds the process and is gone after release(). The wire tests show the same
+// through the plugin.
 
 class Named extends Slot {
   constructor (readonly name: string) { super() }
@@ -20,9 +23,10 @@ t.test('slots fire in due order across lanes; one added out of order walks back 
   s.add(new Named('b'), 20, now + 19)
   s.add(new Named('d'), 30, now + 40)
   s.add(new Named('b2'), 30, now + 20) // between a and c in the same lane
-  t.equal(s.size, 5)
+  s.add(new Named('e'), 20, now + 40.5) // due with d, in the other lane: after it
+  t.equal(s.size, 6)
   await new Promise((resolve) => setTimeout(resolve, 80))
-  t.same(fired, ['a', 'b', 'b2', 'c', 'd'])
+  t.same(fired, ['a', 'b', 'b2', 'c', 'd', 'e'])
   t.equal(s.size, 0)
   t.equal(timerOf(s), null, 'nothing left armed')
 })
@@ -46,6 +50,19 @@ t.test('re-added at due + interval, each slot keeps its place in the wave and it
   for (const [name, list] of dues) t.same(list.map((d) => Math.round(d - (list[0] ?? 0))), [0, 15, 30], `${name}: due times 15 ms apart`)
 })
 
+/** Every slice the scheduler reports while `body` runs. */
+async function slices (body: () => Promise<void>): Promise<Array<{ start: number, end: number, fired: number }>> {
+  const seen: Array<{ start: number, end: number, fired: number }> = []
+  const listener = (message: unknown): void => { seen.push(message as { start: number, end: number, fired: number }) }
+  subscribe(sliceChannel.name, listener)
+  try {
+    await body()
+  } finally {
+    unsubscribe(sliceChannel.name, listener)
+  }
+  return seen
+}
+
 t.test('a wave longer than a slice is cut, and I/O callbacks run in between', async (t) => {
   let fired = 0
   let firedWhenOtherWorkRan = -1
@@ -54,26 +71,68 @@ t.test('a wave longer than a slice is cut, and I/O callbacks run in between', as
     const until = performance.now() + 0.1 // about what writing one 102 costs, 7 times over
     while (performance.now() < until);
   })
-  const due = performance.now() + 5
-  for (let i = 0; i < 300; i++) s.add(new Slot(), 5, due)
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  const seen = await slices(async () => {
+    const due = performance.now() + 5
+    for (let i = 0; i < 300; i++) s.add(new Slot(), 5, due)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  })
   t.equal(fired, 300, `every slot fired (${fired})`)
   t.ok(firedWhenOtherWorkRan > 0 && firedWhenOtherWorkRan < 300, `other work ran after ${firedWhenOtherWorkRan} of 300`)
-  t.ok(s.longestSlice > 0)
+  t.ok(seen.length > 1, `cut into ${seen.length} slices`)
+  t.equal(seen.reduce((sum, m) => sum + m.fired, 0), 300, 'the slices report every slot they handed out')
+  t.ok(seen.every((m) => m.end >= m.start), 'each slice reports when it started and ended')
 })
 
-t.test('removing the last waiting slot clears the timer; removing twice is harmless', async (t) => {
+t.test('slots due within a small part of their delay share one wake-up, and none fires earlier than that', async (t) => {
+  const fired: Array<{ lane: number, due: number, at: number }> = []
+  const s = new Scheduler((slot) => { fired.push({ lane: (slot as Named).name === 'short' ? 64 : 256, due: slot.due, at: performance.now() }) })
+  const seen = await slices(async () => {
+    const base = performance.now() + 30
+    // Delay 256 ms: a window of 4 ms. Arrivals 0.5 ms apart over 3.5 ms would each wake the loop at
+    // millisecond precision.
+    for (let i = 0; i < 8; i++) s.add(new Named('long'), 256, base + i * 0.5)
+    // Another lane, 64 ms: a window of 1 ms, so its slot due 3 ms later is not pulled forward.
+    s.add(new Named('short'), 64, base + 3)
+    for (let waited = 0; waited < 2000 && fired.length < 9; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+  })
+  t.equal(fired.length, 9, 'every slot fired')
+  const firing = seen.filter((m) => m.fired > 0)
+  t.ok((firing[0]?.fired ?? 0) >= 8, `the eight of the 256 ms lane in one wake-up: ${firing.map((m) => m.fired).join(', ')}`)
+  const early = fired.map((f) => f.due - f.at - (f.lane === 64 ? 1 : 4))
+  t.ok(early.every((e) => e <= 0), `none fired more than its lane's window early (${early.map((e) => e.toFixed(2)).join(', ')})`)
+  const long = fired.filter((f) => f.lane === 256).map((f) => f.due)
+  t.same(long, [...long].sort((a, b) => a - b), 'in due order')
+})
+
+t.test('the timer stays armed after the last slot leaves: unref\'d, it finds nothing and stops; release() clears it', async (t) => {
   const s = new Scheduler(() => t.fail('must not fire'))
   const a = new Slot()
   const b = new Slot()
-  s.add(a, 1000, performance.now() + 1000)
-  s.add(b, 1000, performance.now() + 1000)
+  s.add(a, 20, performance.now() + 20)
+  s.add(b, 20, performance.now() + 20)
+  s.remove(b) // behind a in the lane
   s.remove(a)
-  t.not(timerOf(s), null, 'still armed for b')
   s.remove(b)
-  s.remove(b)
-  t.equal(timerOf(s), null)
-  t.equal(s.size, 0)
+  t.equal(s.size, 0, 'removing twice is harmless')
+  const timer = timerOf(s)
+  t.not(timer, null, 'left armed: the next request will not need to arm it again')
+  t.equal(timer?.hasRef(), false, 'unref()\'d: it never holds the process open')
+  const seen = await slices(async () => {
+    for (let waited = 0; waited < 2000 && timerOf(s) !== null; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+  })
+  t.same(seen.map((m) => m.fired), [0], 'it fell due once and found nothing')
+  t.equal(timerOf(s), null, 'and stopped')
+
+  const c = new Slot()
+  s.add(c, 1000, performance.now() + 1000)
+  t.equal(s.release(), false, 'release() with a slot waiting does nothing')
+  t.not(timerOf(s), null, 'and the timer stays for it')
+  s.remove(c)
+  const left = timerOf(s)
+  t.equal(s.release(), true, 'release() once none waits')
+  t.equal(timerOf(s), null, 'clears the timer')
+  t.equal((left as unknown as { _destroyed: boolean })._destroyed, true, 'the Timeout itself is cleared')
+  t.equal(s.release(), true, 'and again, harmlessly')
 })
 
 t.test('a burst whose due times differ by less than a millisecond is appended, not sorted one by one', async (t) => {
