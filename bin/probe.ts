@@ -68,26 +68,20 @@ export async function probePath (s: Settings): Promise<Result> {
   let works = 0
   let worked = base
   let fails: Trial | null = null
-  for (let count = 1; ; count = Math.min(count * 2, s.max)) {
+  // One trial of `count` interims: records it as the highest count that works, or as the lowest that fails.
+  const attempt = async (count: number): Promise<Trial | null> => {
     const t = await trial(s, count)
-    if (intact(t.main, count)) {
-      works = count
-      worked = t
-    } else {
-      fails = t
-      break
-    }
+    if (!intact(t.main, count)) return t
+    works = count
+    worked = t
+    return null
+  }
+  for (let count = 1; fails === null; count = Math.min(count * 2, s.max)) {
+    fails = await attempt(count)
     if (count === s.max) break
   }
   while (fails !== null && fails.count - works > 1) {
-    const count = Math.floor((works + fails.count) / 2)
-    const t = await trial(s, count)
-    if (intact(t.main, count)) {
-      works = count
-      worked = t
-    } else {
-      fails = t
-    }
+    fails = await attempt(Math.floor((works + fails.count) / 2)) ?? fails
   }
   // The atlas's proof of a cap: N works and N + 1 fails, each seen twice. A failure that does not repeat
   // comes from the clock (a timeout, a slow machine), not from the count.
