@@ -107,16 +107,16 @@ const http2: Transport = {
  * injected payload.
  */
 export function transportFor (req: unknown): Transport | null {
-  if (req instanceof IncomingMessage) {
-    return req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && !switching(req) ? http1 : null
-  }
-  if (req instanceof Http2ServerRequest) return switching(req) ? null : http2
-  return null
+  const transport = req instanceof IncomingMessage
+    ? (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? http1 : null)
+    : req instanceof Http2ServerRequest ? http2 : null
+  return transport === null || switching(req as IncomingMessage | Http2ServerRequest) ? null : transport
 }
 
 // A request that asks to switch protocols (a WebSocket handshake, h2c) or to open a tunnel waits for a 101
 // or a 2xx that starts another protocol: clients take a 102 there as a refusal (Python websockets: "server
-// rejected WebSocket connection: HTTP 102"), and on HTTP/2 extended CONNECT is the WebSocket handshake.
+// rejected WebSocket connection: HTTP 102"). Node sends an HTTP/2 CONNECT to 'connect', not to the app,
+// and refuses Upgrade on HTTP/2; one routed to Fastify by hand is refused here all the same.
 function switching (req: IncomingMessage | Http2ServerRequest): boolean {
   return req.method === 'CONNECT' || req.headers.upgrade !== undefined
 }
