@@ -127,9 +127,14 @@ t.test("declaring Caddy or Go's ReverseProxy: `behind: 'caddy'` / `'go'` lets 5 
   const caddy = startCaddy as typeof startApache
   const go = startGoProxy as typeof startApache
   const outcome = (r: { status: number | null, interims: number[] } | undefined) => [r?.status, r?.interims.length]
-  const [caddyDeclared, goDeclared, caddyNothing, goNothing, caddyDefault, goDefault] = await Promise.all([
-    through('caddy', caddy), through('go', go), through('nothing', caddy), through('nothing', go), through(undefined, caddy), through(undefined, go)
-  ])
+  // One after another: two proxies started at once can be handed the same free port (freePort() closes
+  // its probe before the proxy binds), and a request then reaches the other one's app.
+  const runs: Array<[Parameters<typeof through>[0], typeof startApache]> = [
+    ['caddy', caddy], ['go', go], ['nothing', caddy], ['nothing', go], [undefined, caddy], [undefined, go]
+  ]
+  const results = []
+  for (const [behind, start] of runs) results.push(await through(behind, start))
+  const [caddyDeclared, goDeclared, caddyNothing, goNothing, caddyDefault, goDefault] = results
   t.same(outcome(caddyDeclared), [200, 5], "behind: 'caddy': 5 102s forwarded, then the 200")
   t.same(outcome(goDeclared), [200, 0], "behind: 'go': a 200 (Go's ReverseProxy drops the 102s it takes)")
   t.same([caddyNothing?.status, goNothing?.status], [502, 502], "behind: 'nothing' (a wrong declaration): the 6th 102 gets a 502")
