@@ -32,7 +32,7 @@ async function round (subscribed) {
   for (let i = 0; i < N; i++) {
     const request = { raw: {}, headers: {}, log }
     const reply = { raw: new EventEmitter(), sent: false, request, elapsedTime: 0 }
-    states.push(start(request, reply, options, transport))
+    states.push(start(reply, options, transport))
   }
   sliceMs = 0
   while (scheduler.size > 0) await sleep(20)

@@ -81,11 +81,11 @@ const timed = routeOptions(defaults, { threshold, interval, limit: 1000 }, 'GET 
 // billed to the heap of a small N; and three short waves of 5,000 get the firing path optimised, as in a
 // server that has been up for a while (at N = 100 the measured waves alone run it interpreted: about
 // 10 µs a 102 instead of under 1).
-for (const reply of makeRequests(2000)) stopProcessing(startProcessing(reply.request, reply, hold, transport))
+for (const reply of makeRequests(2000)) stopProcessing(startProcessing(reply, hold, transport))
 // (In a function: a block at the top level of a module that awaits keeps its variables alive.)
 async function warmUp () {
   const warm = routeOptions(defaults, { threshold: 5, interval: 5, limit: 3 }, 'GET /warm')
-  const started = makeRequests(5000).map((reply) => startProcessing(reply.request, reply, warm, transport))
+  const started = makeRequests(5000).map((reply) => startProcessing(reply, warm, transport))
   while (scheduler.size > 0) await sleep(5)
   for (const state of started) stopProcessing(state)
 }
@@ -97,7 +97,7 @@ writes = 0
 function heapOnce () {
   const replies = makeRequests(n)
   const idle = heapAfterGc()
-  const states = replies.map((reply) => startProcessing(reply.request, reply, hold, transport))
+  const states = replies.map((reply) => startProcessing(reply, hold, transport))
   const pending = heapAfterGc()
   for (const state of states) stopProcessing(state)
   if (scheduler.size !== 0) throw new Error(`scheduler still holds ${scheduler.size} after stopping every request`)
@@ -123,7 +123,7 @@ const states = new Array(n)
 const t0 = performance.now()
 for (let i = 0; i < n; i++) {
   replies[i].elapsedTime = performance.now() - t0
-  states[i] = startProcessing(replies[i].request, replies[i], timed, transport)
+  states[i] = startProcessing(replies[i], timed, transport)
 }
 const startMs = performance.now() - t0
 if (startMs > threshold - 100) throw new Error(`starting ${n} requests took ${startMs.toFixed(0)} ms, past the threshold`)

@@ -306,3 +306,27 @@ t.test('our timer never holds the process open, and app.close() leaves nothing b
   await app.close()
   t.equal(await liveTimers(), 0, 'app.close() released it: nothing left')
 })
+
+t.test('the raw response keeps its own shape: the plugin adds no property to it', async (t) => {
+  // A property added per request would give every opted-in response another hidden class than Node's
+  // own, and Node's response code compiled for one would be thrown away for the other.
+  let own: (string | symbol)[] = []
+  let plain: (string | symbol)[] = []
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
+    app.get('/plain', async (_req, reply) => {
+      plain = Reflect.ownKeys(reply.raw)
+      return 'plain'
+    })
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      await until(() => reply.processingSent === 1, 'one 102')
+      own = Reflect.ownKeys(reply.raw)
+      return 'slow'
+    })
+  })
+  t.equal((await request(port, '/plain')).body, 'plain')
+  const res = await request(port, '/slow')
+  t.equal(res.body, 'slow')
+  t.equal(res.infos.length, 1)
+  t.same(own.filter((key) => !plain.includes(key)), [], 'no key the plugin added')
+  t.equal(await waiting(), 0, 'the close listener found its state and took it out of the schedule')
+})

@@ -43,7 +43,7 @@ t.test('a slow wave does not shorten or stretch the next gap: 102s are counted f
     const raw = new EventEmitter()
     const request = { raw: {}, headers: {}, log } as unknown as FastifyRequest
     const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null } as unknown as FastifyReply
-    const state = internals.start(request, reply, options, transport)
+    const state = internals.start(reply, options, transport)
     Object.assign(raw, { state })
     states.push(state)
   }
