@@ -9,7 +9,9 @@
 //                (per-route hooks that must see every end of the response) can cost
 //   /naive       what users write by hand, in its own encapsulated scope: a hook on every request of
 //                that scope starting a setInterval that calls writeProcessing(), cleared on onSend/close
-// The parent asks for process.cpuUsage() around each run ({cmd: 'cpu'} -> {type: 'cpu', us}).
+// The parent asks for process.cpuUsage() around each run ({cmd: 'cpu'} -> {type: 'cpu', us}), and
+// bench/callgrind.js for a minor GC before each counted batch ({cmd: 'gc'} -> {type: 'gc'}, with
+// --expose-gc), so every batch starts from an empty young generation.
 // argv[2] (optional): serve only these routes (comma-separated), for bench/callgrind.js.
 import Fastify from 'fastify'
 import processing from '../dist/index.js'
@@ -63,6 +65,9 @@ process.on('message', (msg) => {
   if (msg.cmd === 'cpu') {
     const { user, system } = process.cpuUsage()
     process.send({ type: 'cpu', us: user + system })
+  } else if (msg.cmd === 'gc') {
+    globalThis.gc?.({ type: 'minor' })
+    process.send({ type: 'gc' })
   } else if (msg.cmd === 'exit') {
     process.exit(0)
   }
