@@ -19,13 +19,13 @@ import { fileURLToPath } from 'node:url'
 import { Child, median } from './common.js'
 
 const arg = (name, value) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? value
-const routes = arg('routes', 'none,none2,registered,opted,hooks,hooksclose').split(',')
+const routes = arg('routes', 'none,none2,plainroute,registered,opted,floor,hooks,hooksclose').split(',')
 const [rounds, batch, warmup] = [arg('rounds', 7), arg('batch', 400), arg('warmup', 10000)].map(Number)
 const server = fileURLToPath(new URL(process.env.FASTPATH_SERVER ?? './fastpath-server.js', import.meta.url))
 const out = `/tmp/callgrind.${process.pid}`
 const valgrind = ['-n', '19', 'valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--collect-systime=no',
   '--separate-threads=no', '--dump-line=no', `--log-file=${out}.log`, `--callgrind-out-file=${out}`, process.execPath]
-const flags = ['--single-threaded', '--expose-gc']
+const flags = ['--single-threaded', '--expose-gc', '--no-memory-reducer', '--random-seed=19']
 const child = new Child(server, [routes.join(',')], flags, { node: 'nice', prefix: valgrind })
 const control = (...args) => execFileSync('callgrind_control', [...args, String(child.proc.pid)], { stdio: 'pipe' })
 
@@ -98,12 +98,12 @@ console.log('| route | instructions per request, median (min–max over rounds) 
 for (const r of routes) {
   console.log(`| /${r} | ${k(mid(r))} (${k(Math.min(...counts[r]))}–${k(Math.max(...counts[r]))}) | ${(mid(r) / mid('none')).toFixed(4)} |`)
 }
-const ratios = [['none2', 'none'], ['registered', 'none'], ['opted', 'hooksclose'], ['opted', 'none'], ['hooks', 'none'], ['hooksclose', 'none'], ['naive', 'none']]
+const ratios = [['none2', 'none'], ['registered', 'none'], ['registered', 'plainroute'], ['opted', 'hooksclose'], ['opted', 'floor'], ['opted', 'none'], ['hooks', 'none'], ['hooksclose', 'none'], ['naive', 'none']]
 console.log('\n| ratio | median of medians | per-round (min–max) |\n|---|---|---|')
 for (const [a, b] of ratios.filter(([a, b]) => counts[a] && counts[b])) {
   const per = counts[a].map((v, i) => v / counts[b][i])
   console.log(`| ${a} / ${b} | ${(mid(a) / mid(b)).toFixed(4)} | ${Math.min(...per).toFixed(4)}–${Math.max(...per).toFixed(4)} |`)
 }
-for (const [a, b] of [['opted', 'hooksclose'], ['registered', 'none']].filter(([a, b]) => counts[a] && counts[b])) {
+for (const [a, b] of [['opted', 'hooksclose'], ['opted', 'floor'], ['registered', 'none'], ['registered', 'plainroute']].filter(([a, b]) => counts[a] && counts[b])) {
   console.log(`\n${a} − ${b}: ${(mid(a) - mid(b)).toFixed(0)} instructions per request (${((mid(a) - mid(b)) / mid('none') * 100).toFixed(2)} % of /none)`)
 }

@@ -9,6 +9,10 @@
 //                (per-route hooks that must see every end of the response) can cost
 //   /naive       what users write by hand, in its own encapsulated scope: a hook on every request of
 //                that scope starting a setInterval that calls writeProcessing(), cleared on onSend/close
+// Served only when argv[2] names them (bench/callgrind.js), since a longer path costs more to parse and
+// route: twins whose paths are as long as the plugin's routes'.
+//   /plainroute  /none under a name as long as /registered
+//   /floor       /hooksclose under a name as long as /opted
 // The parent asks for process.cpuUsage() around each run ({cmd: 'cpu'} -> {type: 'cpu', us}), and
 // bench/callgrind.js for a minor GC before each counted batch ({cmd: 'gc'} -> {type: 'gc'}, with
 // --expose-gc), so every batch starts from an empty young generation.
@@ -28,8 +32,9 @@ const noop = () => {}
 if (only.has('none')) app.get('/none', body)
 if (only.has('none2')) app.get('/none2', body)
 if (only.has('hooks')) app.get('/hooks', { onRequest: noopRequest, onSend: noopSend }, body)
-if (only.has('hooksclose')) {
-  app.get('/hooksclose', {
+if (only.has('plainroute')) app.get('/plainroute', body)
+for (const name of ['hooksclose', 'floor'].filter((n) => only.has(n))) {
+  app.get(`/${name}`, {
     onRequest: (request, reply, done) => { reply.raw.on('close', noop); done() },
     onSend: noopSend
   }, body)
