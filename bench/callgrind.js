@@ -12,7 +12,7 @@
 // FASTPATH_SERVER=<path from bench/> counts another copy of the server (one importing an older build:
 // a before/after pair). KEEP=1 keeps the dumps (/tmp/callgrind.<pid>.<n>) for callgrind_annotate.
 import { execFileSync } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -83,12 +83,13 @@ try {
   }
   conn.socket.end()
 } finally {
+  if (counts[routes[0]].length < rounds && existsSync(`${out}.log`)) console.error(readFileSync(`${out}.log`, 'utf8'))
   child.send({ cmd: 'exit' })
   await new Promise((resolve) => child.exited ? resolve() : child.proc.on('exit', resolve))
   for (const file of [out, `${out}.log`]) rmSync(file, { force: true })
 }
 
-const mid = (r) => median(counts[r])
+const mid = (r) => median(counts[r] ?? [])
 const k = (v) => `${(v / 1000).toFixed(2)}k`
 const commit = execFileSync('git', ['-C', dirname(server), 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim()
 console.log(`Command: node bench/callgrind.js --rounds=${rounds} --batch=${batch} --warmup=${warmup}` +
