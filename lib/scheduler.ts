@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
 
 /**
  * One clock for every waiting request in the process: plain numbers in, a callback out.
@@ -29,6 +30,7 @@ export class Slot {
 }
 
 interface Lane {
+  readonly delay: number
   head: Slot | null
   tail: Slot | null
   /** How early a slot of this lane may fire to share a wake-up with one due before it. */
@@ -57,6 +59,8 @@ export class Scheduler {
   // The same lanes, walked on every slot fired: an array needs no iterator, which code not yet optimised
   // allocates on each walk.
   private readonly laneList: Lane[] = []
+  // The lane of the last add: a route's requests all join the lane of its threshold, one after another.
+  private lastLane: Lane | null = null
   private timer: NodeJS.Timeout | null = null
   private timerDue = Infinity
   /** A run is under way or queued with setImmediate: it looks at every lane, so no timer is needed meanwhile. */
@@ -73,11 +77,10 @@ export class Scheduler {
    * the clock is a system call, as on many VMs.
    */
   add (slot: Slot, delay: number, due: number, now?: number): void {
-    let lane = this.lanes.get(delay)
-    if (lane === undefined) {
-      lane = { head: null, tail: null, window: Math.max(EARLY, Math.min(WINDOW_MAX, delay * WINDOW_FRACTION)) }
-      this.lanes.set(delay, lane)
-      this.laneList.push(lane)
+    let lane = this.lastLane
+    if (lane === null || lane.delay !== delay) {
+      lane = this.lanes.get(delay) ?? this.newLane(delay)
+      this.lastLane = lane
     }
     slot.due = due
     slot.lane = lane
@@ -129,6 +132,13 @@ export class Scheduler {
       this.timerDue = Infinity
     }
     return true
+  }
+
+  private newLane (delay: number): Lane {
+    const lane = { delay, head: null, tail: null, window: Math.max(EARLY, Math.min(WINDOW_MAX, delay * WINDOW_FRACTION)) }
+    this.lanes.set(delay, lane)
+    this.laneList.push(lane)
+    return lane
   }
 
   private arm (due: number, now: number): void {
