@@ -6,7 +6,7 @@ import { decide } from './gate.js'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
 import type { Resolved } from './options.js'
 import { Scheduler, Slot } from './scheduler.js'
-import { transportFor, type Transport } from './transport.js'
+import { switching, transportFor, type Transport } from './transport.js'
 
 /** Where a reply keeps its processing state (a reply decorator, so every reply has the same shape). */
 export const kState = Symbol('fastify-processing.state')
@@ -76,8 +76,9 @@ function withhold (state: RequestState, reason: WithheldReason, detail: string |
 function send (state: RequestState, headers: InterimHeaders, manual: boolean): boolean {
   const { reply, transport, options } = state
   const request = reply.request
-  // A request that has had a 102 was received whole: asked again only before the first.
-  if (state.limit === ENDED || reply.sent || !transport.open(reply.raw) || (state.sent === 0 && !transport.received(request.raw))) return false
+  // A request that has had a 102 was received whole, and switches no protocol: asked only before the first.
+  if (state.limit === ENDED || reply.sent || !transport.open(reply.raw) ||
+    (state.sent === 0 && (!transport.received(request.raw) || switching(request.raw)))) return false
   // Where the route has a handlerTimeout, Fastify made the signal already (reading it costs nothing
   // then); once it aborts, the 503 is on its way, and a 102 now would only delay it.
   if (options.deadline > 0 && request.signal.aborted) return withhold(state, 'deadline', null)

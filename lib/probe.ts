@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } from './errors.js'
 import { decide } from './gate.js'
 import { integer } from './options.js'
-import { transportFor } from './transport.js'
+import { switching, transportFor } from './transport.js'
 
 export interface ResolvedProbe {
   readonly path: string
@@ -136,7 +136,7 @@ export function probeRoute (probe: ResolvedProbe, defaults: Defaults): RouteOpti
 async function measure (request: FastifyRequest, reply: FastifyReply, asked: Asked, defaults: Defaults): Promise<object> {
   const started = performance.now()
   const since = (): number => Math.round(performance.now() - started)
-  const transport = transportFor(request.raw)
+  const transport = switching(request.raw) ? null : transportFor(request.raw)
   const sent: Array<{ seq: number, at: number }> = []
   // A client that goes away ends the probe at once: it must hold nothing open for nobody.
   let closed = false

@@ -101,22 +101,23 @@ const http2: Transport = {
 }
 
 /**
- * Picks how 102s reach this request's client, or null when they must not: an HTTP/1.0 client cannot
- * parse a 1xx (RFC 9110 §15.2), a request that switches protocols must get its 101 first, and
- * `fastify.inject()` (light-my-request) has no wire, so anything written there would corrupt the
- * injected payload.
+ * Picks how 102s reach this request's client, or null when they never may: an HTTP/1.0 client cannot
+ * parse a 1xx (RFC 9110 §15.2), and `fastify.inject()` (light-my-request) has no wire, so anything written
+ * there would corrupt the injected payload. A protocol switch is asked separately (`switching`), before a
+ * request's first 102 rather than as it arrives: most requests answer before their first 102 is due, and
+ * reading the headers costs more than the rest of their setup.
  */
 export function transportFor (req: unknown): Transport | null {
-  const transport = req instanceof IncomingMessage
+  return req instanceof IncomingMessage
     ? (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 ? http1 : null)
     : req instanceof Http2ServerRequest ? http2 : null
-  return transport === null || switching(req as IncomingMessage | Http2ServerRequest) ? null : transport
 }
 
 // A request that asks to switch protocols (a WebSocket handshake, h2c) or to open a tunnel waits for a 101
 // or a 2xx that starts another protocol: clients take a 102 there as a refusal (Python websockets: "server
 // rejected WebSocket connection: HTTP 102"). Node sends an HTTP/2 CONNECT to 'connect', not to the app,
 // and refuses Upgrade on HTTP/2; one routed to Fastify by hand is refused here all the same.
-function switching (req: IncomingMessage | Http2ServerRequest): boolean {
-  return req.method === 'CONNECT' || req.headers.upgrade !== undefined
+export function switching (req: unknown): boolean {
+  const r = req as IncomingMessage | Http2ServerRequest
+  return r.method === 'CONNECT' || r.headers.upgrade !== undefined
 }
