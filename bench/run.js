@@ -2,10 +2,11 @@
 // text around the markers is kept). `npm run bench -- --quick` prints the same tables from shorter runs
 // and writes nothing.
 //   1. the fast path: one server process, every route interleaved, server CPU per request (fastpath.js)
+//   1b. the fast path by instruction count, under callgrind (callgrind.js; full runs only: ~90 s)
 //   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
 //      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
-// Options: --quick, --write / --no-write (default: write on a full run only), --only=fastpath,scale,
+// Options: --quick, --write / --no-write (default: write on a full run only), --only=fastpath,callgrind,scale,
 //          node24,node26,sim (a subset). Node 24 and 26 are the npm packages node@24 and node@26 under
 //          $NODE_LINES_CACHE/<line> (default .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
@@ -22,7 +23,8 @@ const args = process.argv.slice(2)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = args.includes('--quick')
 const write = args.includes('--write') || (!quick && !args.includes('--no-write'))
-const only = option('only')?.split(',') ?? ['fastpath', 'scale', 'node24', 'node26', 'sim']
+// callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it.
+const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', 'sim']
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
   console.error('bench: dist/index.js is missing; run `npm run build` first (`npm run bench` does).')
@@ -80,6 +82,9 @@ const phase = async (name, fn) => {
 }
 
 const fastpath = await phase('fastpath', () => runFastPath({ ...SETTINGS.fastpath, log }))
+// Its own process: it prints its tables in markdown, kept as they are.
+const callgrind = await phase('callgrind', () => execFileSync(process.execPath, [fileURLToPath(new URL('./callgrind.js', import.meta.url))],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
 const scales = [['2', 'Node ' + process.version, await phase('scale', () => runScale({ ...SETTINGS.scale, log })), SETTINGS.scale]]
 for (const [line, letter] of [[24, 'b'], [26, 'c']]) {
   if (!only.includes(`node${line}`)) continue
@@ -132,6 +137,15 @@ if (fastpath !== null) {
   }
   out.push('', 'Server CPU per request, µs, median [95 % CI]: ' + ROUTES.map((route) => `\`/${route}\` ${fmtInterval(row.abs[route].cpu, 2)}`).join('; ') +
     `. Other processes used ${fmt(row.neighbour.median, 2)} of a core in the median run.`, '')
+}
+
+if (callgrind !== null) {
+  out.push('### 1b. The fast path by instruction count (callgrind)', '')
+  out.push('`bench/callgrind.js`: one server process under `valgrind --tool=callgrind`, every route warmed up uninstrumented, then rounds in ' +
+    'a seeded order of: a minor GC, counters zeroed, 400 requests to one route one at a time, a dump. `/floor` is `/hooksclose` under a ' +
+    'path as long as `/opted`, and `/plainroute` a plugin-free route as long as `/registered`: a path costs tens of instructions a character. ' +
+    `Targets: opted ≤ ${TARGETS.optedVsFloor} × the floor, registered ≤ ${TARGETS.registered} × a plugin-free route.`, '')
+  out.push(callgrind.trim(), '')
 }
 
 function scaleFigures (row) {
