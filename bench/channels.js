@@ -30,7 +30,7 @@ async function round (subscribed) {
   }
   const states = []
   for (let i = 0; i < N; i++) {
-    const request = { raw: {}, headers: {}, log }
+    const request = { raw: { headers: {} }, headers: {}, log }
     const reply = { raw: new EventEmitter(), sent: false, request, elapsedTime: 0 }
     states.push(start(reply, options, transport))
   }

@@ -51,7 +51,7 @@ function makeRequests (count) {
     const raw = new EventEmitter()
     raw.count = 0
     raw.last = 0
-    const request = { raw: {}, headers: {}, log, signal: null }
+    const request = { raw: { headers: {} }, headers: {}, log, signal: null }
     const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null }
     raw.reply = reply
     list[i] = reply

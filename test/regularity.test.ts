@@ -41,7 +41,7 @@ t.test('a slow wave does not shorten or stretch the next gap: 102s are counted f
   const states: RequestState[] = []
   for (let i = 0; i < n; i++) {
     const raw = new EventEmitter()
-    const request = { raw: {}, headers: {}, log } as unknown as FastifyRequest
+    const request = { raw: { headers: {} }, headers: {}, log } as unknown as FastifyRequest
     const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null } as unknown as FastifyReply
     const state = internals.start(reply, options, transport)
     Object.assign(raw, { state })
