@@ -9,14 +9,14 @@
 //                (per-route hooks that must see every end of the response) can cost
 //   /naive       what users write by hand, in its own encapsulated scope: a hook on every request of
 //                that scope starting a setInterval that calls writeProcessing(), cleared on onSend/close
-// Served only when argv[2] names them (bench/callgrind.js), since a longer path costs more to parse and
+// argv[2] (optional, comma-separated): serve only these routes, for bench/callgrind.js. Two more are
+// served only when argv[2] names them, since a longer path costs more to parse and
 // route: twins whose paths are as long as the plugin's routes'.
 //   /plainroute  /none under a name as long as /registered
 //   /floor       /hooksclose under a name as long as /opted
 // The parent asks for process.cpuUsage() around each run ({cmd: 'cpu'} -> {type: 'cpu', us}), and
 // bench/callgrind.js for a minor GC before each counted batch ({cmd: 'gc'} -> {type: 'gc'}, with
 // --expose-gc), so every batch starts from an empty young generation.
-// argv[2] (optional): serve only these routes (comma-separated), for bench/callgrind.js.
 import Fastify from 'fastify'
 import processing from '../dist/index.js'
 

@@ -147,12 +147,11 @@ function stop (state: RequestState): void {
 // symbol property on the response to find the state from would give every opted-in response another
 // hidden class than Node's own, and a WeakMap entry costs more instructions per request than the bind.
 function onResponseClose (this: RequestState): void {
-  const state = this
-  stop(state)
+  stop(this)
   // Only a request that got 102s has a total worth a line; most answer before their threshold.
-  if (state.sent === 0) return
-  const log = state.reply.request.log
-  if (logs(log, 'debug')) log.debug({ processingSent: state.sent }, 'fastify-processing: response closed')
+  if (this.sent === 0) return
+  const log = this.reply.request.log
+  if (logs(log, 'debug')) log.debug({ processingSent: this.sent }, 'fastify-processing: response closed')
 }
 
 function start (reply: FastifyReply, options: Resolved, transport: Transport): RequestState {
