@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import processing from '../../dist/index.js'
-import { daemon, freePort, run } from './peers.js'
+import { daemon, onFreePort, run } from './peers.js'
 
 /** Debian's python3: the one with python3-httpx, -aiohttp and -requests (a pyenv python3 may shadow it). */
 export const PYTHON = '/usr/bin/python3'
@@ -319,26 +319,25 @@ export async function chromiumFetch (origin, ms) {
 }
 
 /** Apache httpd with mod_proxy_http in front of `upstream`; `timeout` is ProxyPass's, in seconds. */
-export async function startApache (upstream, { timeout = 30 } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-apache-'))
-  const port = await freePort()
-  const mods = '/usr/lib/apache2/modules'
-  await writeFile(join(dir, 'httpd.conf'), [
-    `ServerRoot ${dir}`, `Listen 127.0.0.1:${port}`, 'ServerName 127.0.0.1',
-    `LoadModule mpm_event_module ${mods}/mod_mpm_event.so`, `LoadModule authz_core_module ${mods}/mod_authz_core.so`,
-    `LoadModule proxy_module ${mods}/mod_proxy.so`, `LoadModule proxy_http_module ${mods}/mod_proxy_http.so`,
-    'User www-data', 'Group www-data', `PidFile ${dir}/httpd.pid`, `ErrorLog ${dir}/error.log`, `Mutex file:${dir} default`,
-    `DefaultRuntimeDir ${dir}`, 'LogLevel warn',
-    `ProxyPass / http://127.0.0.1:${upstream}/ timeout=${timeout}`, `ProxyPassReverse / http://127.0.0.1:${upstream}/`
-  ].join('\n') + '\n')
-  return daemon('apache2', 'apache2', ['-X', '-f', join(dir, 'httpd.conf')], port, dir)
+export function startApache (upstream, { timeout = 30 } = {}) {
+  return onFreePort('fp-apache-', async (port, dir) => {
+    const mods = '/usr/lib/apache2/modules'
+    await writeFile(join(dir, 'httpd.conf'), [
+      `ServerRoot ${dir}`, `Listen 127.0.0.1:${port}`, 'ServerName 127.0.0.1',
+      `LoadModule mpm_event_module ${mods}/mod_mpm_event.so`, `LoadModule authz_core_module ${mods}/mod_authz_core.so`,
+      `LoadModule proxy_module ${mods}/mod_proxy.so`, `LoadModule proxy_http_module ${mods}/mod_proxy_http.so`,
+      'User www-data', 'Group www-data', `PidFile ${dir}/httpd.pid`, `ErrorLog ${dir}/error.log`, `Mutex file:${dir} default`,
+      `DefaultRuntimeDir ${dir}`, 'LogLevel warn',
+      `ProxyPass / http://127.0.0.1:${upstream}/ timeout=${timeout}`, `ProxyPassReverse / http://127.0.0.1:${upstream}/`
+    ].join('\n') + '\n')
+    return daemon('apache2', 'apache2', ['-X', '-f', join(dir, 'httpd.conf')], port, dir)
+  })
 }
 
 /** Caddy's reverse_proxy in front of `upstream`; `readTimeout` is its transport's read_timeout. */
-export async function startCaddy (upstream, { readTimeout = '30s' } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-caddy-'))
-  const port = await freePort()
-  await writeFile(join(dir, 'Caddyfile'), `{
+export function startCaddy (upstream, { readTimeout = '30s' } = {}) {
+  return onFreePort('fp-caddy-', async (port, dir) => {
+    await writeFile(join(dir, 'Caddyfile'), `{
   admin off
   auto_https off
 }
@@ -350,41 +349,38 @@ http://127.0.0.1:${port} {
   }
 }
 `)
-  return daemon('caddy', 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], port, dir,
-    { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir })
+    return daemon('caddy', 'caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], port, dir,
+      { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir })
+  })
 }
 
 /** Varnish in front of `upstream`, with its defaults but `first_byte_timeout` (seconds). */
-export async function startVarnish (upstream, { firstByteTimeout = 60 } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-varnish-'))
-  const port = await freePort()
-  return daemon('varnishd', 'varnishd', [
+export function startVarnish (upstream, { firstByteTimeout = 60 } = {}) {
+  return onFreePort('fp-varnish-', (port, dir) => daemon('varnishd', 'varnishd', [
     '-F', '-j', 'none', '-n', dir, '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${upstream}`,
     '-p', `first_byte_timeout=${firstByteTimeout}`, '-s', 'malloc,16m'
-  ], port, dir)
+  ], port, dir))
 }
 
 /** Squid as a reverse proxy (accel mode) in front of `upstream`; `readTimeout` in seconds. */
-export async function startSquid (upstream, { readTimeout = 30 } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-squid-'))
-  const port = await freePort()
-  await mkdir(join(dir, 'run'))
-  await writeFile(join(dir, 'squid.conf'), [
-    `http_port 127.0.0.1:${port} accel defaultsite=app`, `cache_peer 127.0.0.1 parent ${upstream} 0 no-query originserver name=app`,
-    'http_access allow all', 'cache_peer_access app allow all', 'cache deny all', `read_timeout ${readTimeout} seconds`,
-    `pid_filename ${dir}/run/squid.pid`, `cache_log ${dir}/run/cache.log`, 'access_log none', `coredump_dir ${dir}/run`,
-    'cache_effective_user proxy', 'shutdown_lifetime 0 seconds', 'max_filedescriptors 1024'
-  ].join('\n') + '\n')
-  await chown(join(dir, 'run'), 13, 13).catch(() => {})
-  return daemon('squid', 'squid', ['-N', '-f', join(dir, 'squid.conf')], port, dir)
+export function startSquid (upstream, { readTimeout = 30 } = {}) {
+  return onFreePort('fp-squid-', async (port, dir) => {
+    await mkdir(join(dir, 'run'))
+    await writeFile(join(dir, 'squid.conf'), [
+      `http_port 127.0.0.1:${port} accel defaultsite=app`, `cache_peer 127.0.0.1 parent ${upstream} 0 no-query originserver name=app`,
+      'http_access allow all', 'cache_peer_access app allow all', 'cache deny all', `read_timeout ${readTimeout} seconds`,
+      `pid_filename ${dir}/run/squid.pid`, `cache_log ${dir}/run/cache.log`, 'access_log none', `coredump_dir ${dir}/run`,
+      'cache_effective_user proxy', 'shutdown_lifetime 0 seconds', 'max_filedescriptors 1024'
+    ].join('\n') + '\n')
+    await chown(join(dir, 'run'), 13, 13).catch(() => {})
+    return daemon('squid', 'squid', ['-N', '-f', join(dir, 'squid.conf')], port, dir)
+  })
 }
 
 /** Go's httputil.ReverseProxy (Go 1.19, as Traefik and many Go gateways use it) in front of `upstream`. */
 export async function startGoProxy (upstream) {
   const bin = await goBuild('goproxy', GO_PROXY)
-  const dir = await mkdtemp(join(tmpdir(), 'fp-goproxy-'))
-  const port = await freePort()
-  return daemon('go reverse proxy', bin, [`http://127.0.0.1:${upstream}`, `127.0.0.1:${port}`], port, dir)
+  return onFreePort('fp-goproxy-', (port, dir) => daemon('go reverse proxy', bin, [`http://127.0.0.1:${upstream}`, `127.0.0.1:${port}`], port, dir))
 }
 
 /** Versions of the atlas's peers, as each reports it. */

@@ -12,6 +12,7 @@ export function run (cmd: string, args: string[], options?: { timeout?: number, 
 export function which (cmd: string): Promise<string | null>
 export function versions (): Promise<Record<'node' | 'nodeUndici' | 'undici' | 'fastify' | 'curl' | 'haproxy' | 'nginx' | 'python', string>>
 export function freePort (): Promise<number>
+export function onFreePort<T> (prefix: string, start: (port: number, dir: string) => Promise<T>, tries?: number): Promise<T>
 
 export interface App {
   app: FastifyInstance

@@ -2,7 +2,7 @@
 // tests (which assert on what these functions measure) and by scripts/interop.js (which prints the
 // compatibility matrix from the same measurements), so the README table and CI check the same thing.
 import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import http from 'node:http'
 import http2 from 'node:http2'
@@ -66,16 +66,45 @@ export async function versions () {
   }
 }
 
-/** A loopback port that was free a moment ago (for the proxies, which need a port in their config). */
-export function freePort () {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
+const handedOut = new Set()
+
+/**
+ * A loopback port that was free a moment ago, and not handed out before by this process (for the
+ * proxies, which need a port in their config). Another process can still take it before the proxy binds
+ * it: start proxies with onFreePort(), which sees that and tries another port.
+ */
+export async function freePort () {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const server = net.createServer()
+      server.on('error', reject)
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address()
+        server.close(() => resolve(port))
+      })
     })
-  })
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
+
+/**
+ * Runs `start(port, dir)` with a free port and a fresh temp folder named after `prefix`, and again with
+ * another port when the daemon found its port taken (daemon() throws PORT_TAKEN). Without this, a proxy
+ * that lost the race exits, and its test talks to whichever process holds the port: another proxy, or
+ * another test's app (CI once saw Varnish answer 200s that way).
+ */
+export async function onFreePort (prefix, start, tries = 5) {
+  for (let attempt = 1; ; attempt++) {
+    const dir = await mkdtemp(join(tmpdir(), prefix))
+    try {
+      return await start(await freePort(), dir)
+    } catch (err) {
+      if (err.code !== 'PORT_TAKEN' || attempt === tries) throw err
+    }
+  }
 }
 
 /**
@@ -269,18 +298,65 @@ export async function pythonClient (port, path, headers = {}) {
 }
 
 /** Waits until something accepts connections on a loopback port. */
-async function listening (port, child, what, ms = 10_000) {
-  const deadline = performance.now() + ms
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`)
+// The socket inodes listening on `port` (on any address: Caddy binds every interface), from the kernel's
+// tables; null off Linux.
+async function listeners (port) {
+  const tables = await Promise.all(['tcp', 'tcp6'].map((t) => readFile(`/proc/net/${t}`, 'latin1').catch(() => null)))
+  if (tables[0] === null) return null
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  // Columns: sl local_address rem_address st … inode; st 0A is LISTEN.
+  return tables.join('\n').split('\n').map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(hex) && f[3] === '0A').map((f) => `socket:[${f[9]}]`)
+}
+
+// `pid` and every process descended from it (Varnish's listening socket is also held by its worker).
+async function family (pid) {
+  const children = new Map()
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'latin1').catch(() => '')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+  }
+  const out = [pid]
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []))
+  return out
+}
+
+// Who listens on the port: 'ours' (the child or a descendant), 'other', or 'none'.
+async function holder (port, child) {
+  const sockets = await listeners(port)
+  if (sockets === null) { // no /proc: a connection is the best sign there is
     const ok = await new Promise((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
       socket.on('error', () => resolve(false))
     })
-    if (ok) return
+    return ok ? 'ours' : 'none'
+  }
+  if (sockets.length === 0) return 'none'
+  for (const pid of await family(child.pid)) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [])
+    for (const fd of fds) {
+      if (sockets.includes(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))) return 'ours'
+    }
+  }
+  return 'other'
+}
+
+async function listening (port, child, what, ms = 10_000) {
+  const deadline = performance.now() + ms
+  let last = 'none'
+  while (performance.now() < deadline) {
+    last = await holder(port, child)
+    if (last === 'ours') return
+    if (child.exitCode !== null) break
     await sleep(25)
   }
-  throw new Error(`${what} did not listen on ${port} within ${ms} ms`)
+  const err = new Error(last === 'other'
+    ? `${what}: another process holds port ${port}`
+    : child.exitCode !== null ? `${what} exited with code ${child.exitCode}` : `${what} did not listen on ${port} within ${ms} ms`)
+  if (last === 'other') err.code = 'PORT_TAKEN'
+  throw err
 }
 
 /** Starts a daemon in the foreground, waits for its port, and returns { port, logs, stop }. */
@@ -299,34 +375,34 @@ export async function daemon (what, cmd, args, port, dir, env = process.env) {
     await listening(port, child, `${what} (${output})`, 15_000)
   } catch (err) {
     await stop()
-    throw new Error(`${err.message}\n${output}`)
+    throw Object.assign(new Error(`${err.message}\n${output}`), { code: err.code })
   }
   return { port, origin: `http://127.0.0.1:${port}`, stop, output: () => output, dir }
 }
 
 /** HAProxy in front of `upstream` (a port): HTTP/1.1 frontend, `timeout server` as given, `option forwardfor` if asked. */
-export async function startHaproxy (upstream, { timeoutServer = '30s', forwardfor = false } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-haproxy-'))
-  const port = await freePort()
-  const cfg = join(dir, 'haproxy.cfg')
-  await writeFile(cfg, [
-    'global',
-    '  maxconn 256',
-    'defaults',
-    '  mode http',
-    '  option http-keep-alive',
-    '  timeout connect 2s',
-    '  timeout client 30s',
-    `  timeout server ${timeoutServer}`,
-    forwardfor ? '  option forwardfor' : '',
-    'frontend fe',
-    `  bind 127.0.0.1:${port}`,
-    '  default_backend be',
-    'backend be',
-    `  server app 127.0.0.1:${upstream}`,
-    ''
-  ].join('\n'))
-  return daemon('haproxy', 'haproxy', ['-f', cfg, '-db'], port, dir)
+export function startHaproxy (upstream, { timeoutServer = '30s', forwardfor = false } = {}) {
+  return onFreePort('fp-haproxy-', async (port, dir) => {
+    const cfg = join(dir, 'haproxy.cfg')
+    await writeFile(cfg, [
+      'global',
+      '  maxconn 256',
+      'defaults',
+      '  mode http',
+      '  option http-keep-alive',
+      '  timeout connect 2s',
+      '  timeout client 30s',
+      `  timeout server ${timeoutServer}`,
+      forwardfor ? '  option forwardfor' : '',
+      'frontend fe',
+      `  bind 127.0.0.1:${port}`,
+      '  default_backend be',
+      'backend be',
+      `  server app 127.0.0.1:${upstream}`,
+      ''
+    ].join('\n'))
+    return daemon('haproxy', 'haproxy', ['-f', cfg, '-db'], port, dir)
+  })
 }
 
 // The headers of the usual nginx setup for a Node app (Host, X-Real-IP, X-Forwarded-For, -Proto).
@@ -359,45 +435,45 @@ const INGRESS = [
  * like `/` with ingress-nginx's header set.
  * `readTimeout` bounds how long nginx waits on a silent upstream.
  */
-export async function startNginx (upstream, { readTimeout = '3s' } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-nginx-'))
-  const port = await freePort()
-  const conf = join(dir, 'nginx.conf')
-  const proxy11 = [
-    'proxy_http_version 1.1;',
-    'proxy_set_header Connection "";'
-  ].join(' ')
-  await writeFile(conf, [
-    process.getuid?.() === 0 ? 'user root;' : '',
-    'master_process off;',
-    'worker_processes 1;',
-    `pid ${dir}/nginx.pid;`,
-    `error_log ${dir}/error.log info;`,
-    'events { worker_connections 64; }',
-    'http {',
-    '  access_log off;',
-    `  client_body_temp_path ${dir}/client_body;`,
-    `  proxy_temp_path ${dir}/proxy;`,
-    `  fastcgi_temp_path ${dir}/fastcgi;`,
-    `  uwsgi_temp_path ${dir}/uwsgi;`,
-    `  scgi_temp_path ${dir}/scgi;`,
-    `  proxy_read_timeout ${readTimeout};`,
-    `  upstream app { server 127.0.0.1:${upstream}; keepalive 4; }`,
-    '  server {',
-    `    listen 127.0.0.1:${port};`,
-    `    location / { proxy_pass http://app; ${proxy11} }`,
-    `    location /unbuffered/ { proxy_pass http://app/; proxy_buffering off; ${proxy11} }`,
-    '    location /http10/ { proxy_pass http://app/; }',
-    `    location /marked/ { proxy_pass http://app/; ${proxy11} proxy_set_header X-Behind-Nginx 1; }`,
-    `    location /usual/ { proxy_pass http://app/; ${proxy11} ${USUAL} }`,
-    `    location /usual-marked/ { proxy_pass http://app/; ${proxy11} ${USUAL} proxy_set_header X-Behind-Nginx 1; }`,
-    `    location /ingress/ { proxy_pass http://app/; ${proxy11} ${INGRESS} }`,
-    '  }',
-    '}',
-    ''
-  ].join('\n'))
-  const d = await daemon('nginx', 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], port, dir)
-  return { ...d, errorLog: () => readFile(join(dir, 'error.log'), 'latin1').catch(() => '') }
+export function startNginx (upstream, { readTimeout = '3s' } = {}) {
+  return onFreePort('fp-nginx-', async (port, dir) => {
+    const conf = join(dir, 'nginx.conf')
+    const proxy11 = [
+      'proxy_http_version 1.1;',
+      'proxy_set_header Connection "";'
+    ].join(' ')
+    await writeFile(conf, [
+      process.getuid?.() === 0 ? 'user root;' : '',
+      'master_process off;',
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log info;`,
+      'events { worker_connections 64; }',
+      'http {',
+      '  access_log off;',
+      `  client_body_temp_path ${dir}/client_body;`,
+      `  proxy_temp_path ${dir}/proxy;`,
+      `  fastcgi_temp_path ${dir}/fastcgi;`,
+      `  uwsgi_temp_path ${dir}/uwsgi;`,
+      `  scgi_temp_path ${dir}/scgi;`,
+      `  proxy_read_timeout ${readTimeout};`,
+      `  upstream app { server 127.0.0.1:${upstream}; keepalive 4; }`,
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      `    location / { proxy_pass http://app; ${proxy11} }`,
+      `    location /unbuffered/ { proxy_pass http://app/; proxy_buffering off; ${proxy11} }`,
+      '    location /http10/ { proxy_pass http://app/; }',
+      `    location /marked/ { proxy_pass http://app/; ${proxy11} proxy_set_header X-Behind-Nginx 1; }`,
+      `    location /usual/ { proxy_pass http://app/; ${proxy11} ${USUAL} }`,
+      `    location /usual-marked/ { proxy_pass http://app/; ${proxy11} ${USUAL} proxy_set_header X-Behind-Nginx 1; }`,
+      `    location /ingress/ { proxy_pass http://app/; ${proxy11} ${INGRESS} }`,
+      '  }',
+      '}',
+      ''
+    ].join('\n'))
+    const d = await daemon('nginx', 'nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], port, dir)
+    return { ...d, errorLog: () => readFile(join(dir, 'error.log'), 'latin1').catch(() => '') }
+  })
 }
 
 /**
