@@ -93,6 +93,12 @@ function send (state: RequestState, headers: InterimHeaders, manual: boolean): b
   if (headers !== NO_HEADERS) for (const [name, values] of headers) bytes += name.length + 4 + values.join(', ').length
   if (state.bytes + bytes > options.interimBytes) return withhold(state, 'budget', `${state.bytes} + ${bytes} > ${options.interimBytes}`)
   transport.write(reply.raw, headers)
+  // From its first 102 on, a request hears of every end of its response: an abort, error, timeout or
+  // hijacked reply that ends. Before that, onSend stops it on every answer; one that ends without an
+  // answer (an abort while the handler still works) stays in its lane until it falls due, and then finds
+  // its response closed. Listening from the start cost each request that answers in time, which is most
+  // of them, more than the rest of its work here.
+  if (state.sent === 0) reply.raw.on('close', onResponseClose.bind(state))
   state.sent++
   state.bytes += bytes
   if (sentChannel.hasSubscribers) {
@@ -161,9 +167,6 @@ function start (reply: FastifyReply, options: Resolved, transport: Transport): R
   // it to; otherwise from now, after the hooks that ran before this one.
   const now = performance.now()
   scheduler.add(state, options.threshold, now - reply.elapsedTime + options.threshold, now)
-  // 'close' follows the end of every response, and every abort, error, timeout or hijacked reply that
-  // ends: the one place that sees them all.
-  reply.raw.on('close', onResponseClose.bind(state))
   return state
 }
 

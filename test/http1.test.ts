@@ -233,6 +233,57 @@ t.test('a client that aborts stops the 102s at once and leaves no timer', async 
   t.equal(await waiting(), 0, 'while the handler still runs, nothing of ours waits')
 })
 
+t.test('a request that answers before its threshold costs no close listener; one that gets a 102 has one', async (t) => {
+  // Listening for 'close' cost every opted-in request most of the plugin's work on the fast path (bench/
+  // callgrind.js); onSend already stops a request that answers, so only a request with 102s listens.
+  const counts: Record<string, number[]> = { plain: [], fast: [], slow: [] }
+  const { port } = await serve(t, { threshold: 50, interval: 50 }, (app) => {
+    app.get('/plain', async (_req, reply) => {
+      counts.plain!.push(reply.raw.listenerCount('close'))
+      return 'plain'
+    })
+    app.get('/fast', { config: { processing: true } }, async (_req, reply) => {
+      counts.fast!.push(reply.raw.listenerCount('close'))
+      return 'fast'
+    })
+    app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
+      counts.slow!.push(reply.raw.listenerCount('close'))
+      await until(() => reply.processingSent === 1, 'one 102')
+      counts.slow!.push(reply.raw.listenerCount('close'))
+      return 'slow'
+    })
+  })
+  for (const path of ['/plain', '/fast', '/slow']) t.equal((await request(port, path)).status, 200)
+  t.same(counts.fast, counts.plain, 'an opted-in request that answers at once listens to nothing more than a plain one')
+  t.same(counts.slow, [counts.plain[0], counts.plain[0]! + 1], 'one listener from its first 102 on')
+  t.equal(await waiting(), 0)
+})
+
+t.test('a client that aborts before the threshold gets no 102, and its request leaves the schedule when it falls due', async (t) => {
+  let reply!: FastifyReply
+  let closed = false
+  const { port } = await serve(t, { threshold: 150, interval: 50 }, (app) => {
+    app.get('/abort', { config: { processing: true } }, async (_req, r) => {
+      reply = r
+      r.raw.on('close', () => { closed = true })
+      await sleep(600)
+      return 'too late'
+    })
+  })
+  await new Promise<void>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/abort', agent: false })
+    req.on('response', () => t.fail('no response was due'))
+    req.on('information', () => t.fail('no 102 was due'))
+    setTimeout(() => req.destroy(), 30)
+    req.on('error', () => resolve())
+    req.on('close', () => resolve())
+  })
+  await until(() => closed, 'the server to see the abort')
+  await sleep(250) // past the threshold: the slot fell due, found its response closed, and left
+  t.equal(reply.processingSent, 0, 'nothing written to a closed response')
+  t.equal(await waiting(), 0, 'out of the schedule while the handler still runs')
+})
+
 t.test('fastify.inject() on a slow opted-in route: intact payload, no 102 bytes', async (t) => {
   const { app } = await serve(t, { threshold: 5, interval: 5 }, (app) => {
     app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
