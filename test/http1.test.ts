@@ -236,20 +236,20 @@ t.test('a client that aborts stops the 102s at once and leaves no timer', async 
 t.test('a request that answers before its threshold costs no close listener; one that gets a 102 has one', async (t) => {
   // Listening for 'close' cost every opted-in request most of the plugin's work on the fast path (bench/
   // callgrind.js); onSend already stops a request that answers, so only a request with 102s listens.
-  const counts: Record<string, number[]> = { plain: [], fast: [], slow: [] }
+  const counts = { plain: [] as number[], fast: [] as number[], slow: [] as number[] }
   const { port } = await serve(t, { threshold: 50, interval: 50 }, (app) => {
     app.get('/plain', async (_req, reply) => {
-      counts.plain!.push(reply.raw.listenerCount('close'))
+      counts.plain.push(reply.raw.listenerCount('close'))
       return 'plain'
     })
     app.get('/fast', { config: { processing: true } }, async (_req, reply) => {
-      counts.fast!.push(reply.raw.listenerCount('close'))
+      counts.fast.push(reply.raw.listenerCount('close'))
       return 'fast'
     })
     app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
-      counts.slow!.push(reply.raw.listenerCount('close'))
+      counts.slow.push(reply.raw.listenerCount('close'))
       await until(() => reply.processingSent === 1, 'one 102')
-      counts.slow!.push(reply.raw.listenerCount('close'))
+      counts.slow.push(reply.raw.listenerCount('close'))
       return 'slow'
     })
   })
