@@ -183,7 +183,9 @@ for (const [number, node, rows, s] of scales) {
     `${s.interval} ms: ${Math.floor((s.sleep - s.threshold) / s.interval) + 1} 102s per request (±1). ${s.timingRounds} round(s) per N of three ` +
     'timed phases on the same sockets in the same server: the plugin, the hand-written reference (`setTimeout`, then `setInterval`, calling ' +
     '`res.writeProcessing()`) and the floor (bare 102 writes in one loop per interval); median (range over the rounds). Each cell: ' +
-    '**plugin** / reference. CPU per 102: the median over one-interval windows of the steady state. Targets: CPU per 102 ≤ the reference\'s ' +
+    '**plugin** / reference. CPU per 102: the median over one-interval windows of the steady state. Before the counted rounds, one ' +
+    'warm-up round of the three, not counted, and one reply of each route outlives its phase, so that no phase pays for compiling its ' +
+    'path again inside its windows (see "CPU per 102 and the JIT" below). Targets: CPU per 102 ≤ the reference\'s ' +
     `in the same round; loop delay p99 ≤ ${TARGETS.eldP99} ms; no 102 more than one interval late; heap ≤ ${TARGETS.heap} B per pending ` +
     `request; from 10,000, gap error p99 ≤ the reference's + ${TARGETS.gapOverReference} ms.`, '')
   out.push('| N | 200s, 102 counts ok | CPU/102 µs (floor) | ÷ reference | loop delay p99 / max ms | lateness max ms | gap error p99 ms, client (server) | heap B/request |')
