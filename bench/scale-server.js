@@ -76,10 +76,12 @@ async function handler (request, reply) {
   return `{"arrival":${request.arrival}}`
 }
 
-// Heap phases: the requests wait until the heap has been measured. Their threshold is an hour, so the
-// emitter is armed (its state, timer and listener exist, as between two 102s) but never fires, and
-// the forced GC delays no 102.
+// Heap phases: the requests wait until the heap has been measured, between two 102s: each writes one 102
+// as it starts (the plugin's through reply.processing(), which also adds its 'close' listener), and the
+// next is an hour away, so the forced GC delays no 102.
 async function hold (request, reply) {
+  if (request.routeOptions.config.processing) reply.processing()
+  else reply.raw.writeProcessing()
   await phase.released
   phase.pending.delete(reply)
   return `{"arrival":${request.arrival}}`
@@ -106,7 +108,7 @@ app.get('/reference-hold', { onRequest: reference(HOUR) }, hold)
 await app.register(async (scope) => {
   await scope.register(processing, { threshold, interval, limit: 1000 })
   scope.get('/plugin', { config: { processing: true } }, handler)
-  scope.get('/plugin-hold', { config: { processing: { threshold: HOUR } } }, hold)
+  scope.get('/plugin-hold', { config: { processing: { threshold: HOUR, interval: HOUR } } }, hold)
 })
 
 let floorTimer = null
