@@ -152,10 +152,9 @@ function stop (state: RequestState): void {
 // Bound to the state of each response: a closure (plus once()'s wrapper) would cost twice the memory; a
 // symbol property on the response to find the state from would give every opted-in response another
 // hidden class than Node's own, and a WeakMap entry costs more instructions per request than the bind.
+// Added at a request's first 102: only a request that got 102s hears of its close, and has a total worth a line.
 function onResponseClose (this: RequestState): void {
   stop(this)
-  // Only a request that got 102s has a total worth a line; most answer before their threshold.
-  if (this.sent === 0) return
   const log = this.reply.request.log
   if (logs(log, 'debug')) log.debug({ processingSent: this.sent }, 'fastify-processing: response closed')
 }
