@@ -34,22 +34,45 @@ function listed (name: string, list: readonly string[]): string | undefined {
   return list.find((entry) => entry.endsWith('*') ? name.startsWith(entry.slice(0, -1)) : name === entry)
 }
 
+// proxySigns split once: every header of every request with a 102 is looked up, where `listed` would
+// slice each prefix entry again for each header.
+const exactSigns = new Set(proxySigns.filter((entry) => !entry.endsWith('*')))
+const prefixSigns = proxySigns.filter((entry) => entry.endsWith('*')).map((entry) => entry.slice(0, -1))
+const NO_SIGNS: readonly string[] = Object.freeze([])
+
+function isSign (name: string): boolean {
+  if (exactSigns.has(name)) return true
+  for (const prefix of prefixSigns) if (name.startsWith(prefix)) return true
+  return false
+}
+
+function signsOf (headers: FastifyRequest['headers']): readonly string[] {
+  let signs: string[] | null = null
+  for (const name in headers) if (isSign(name)) (signs ??= []).push(name)
+  return signs ?? NO_SIGNS
+}
+
 /**
  * A yes/no question the user or a peer row answers about a request. One that cannot answer is taken as
- * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning.
+ * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning. `asker` is
+ * a peer row or the question's name: a row's name is put in words only for a warning.
  */
-function ask (request: FastifyRequest, options: Resolved, question: (request: FastifyRequest) => unknown, what: string, fallback: boolean, meaning: string): boolean {
+function named (asker: PeerRule | string): string {
+  return typeof asker === 'string' ? asker : `peer rule "${asker.name}"`
+}
+
+function ask (request: FastifyRequest, options: Resolved, question: (request: FastifyRequest) => unknown, asker: PeerRule | string, fallback: boolean, meaning: string): boolean {
   let answer: unknown
   try {
     answer = question(request)
   } catch (err) {
-    warnRoute(request, options, err, 'FST_PROCESSING_RULE_THREW', `${what} threw, so ${meaning}`)
+    warnRoute(request, options, err, 'FST_PROCESSING_RULE_THREW', `${named(asker)} threw, so ${meaning}`)
     return fallback
   }
   if (typeof answer === 'boolean') return answer
   // A promise is truthy: taken as a yes it would send 102s its author meant to refuse.
   warnRoute(request, options, undefined, 'FST_PROCESSING_RULE_NOT_BOOLEAN',
-    `${what} must return true or false synchronously, returned ${typeof answer === 'object' && answer !== null ? answer.constructor.name : typeof answer}, so ${meaning}`)
+    `${named(asker)} must return true or false synchronously, returned ${typeof answer === 'object' && answer !== null ? answer.constructor.name : typeof answer}, so ${meaning}`)
   return fallback
 }
 
@@ -69,29 +92,26 @@ function withheldForSigns (request: FastifyRequest, signs: readonly string[]): v
  */
 export function decide (request: FastifyRequest, options: Resolved, quiet = false): Decision {
   if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) {
-    return { limit: 0, reason: 'requireExpect', peer: null, signs: [] }
+    return { limit: 0, reason: 'requireExpect', peer: null, signs: NO_SIGNS }
   }
   let limit = options.limit
   let reason: Decision['reason'] = null
   let peer: string | null = null
-  const explained: string[] = []
-  const lower = (by: number, why: 'peer' | 'proxy', who: string): void => {
-    if (by < limit) {
-      limit = by
-      reason = why
-      peer = who
-    }
-  }
+  let explained: string[] | null = null
   for (const rule of options.peers) {
     // A rule that cannot decide is taken as a match: a peer row exists to hold 102s back.
-    if (!ask(request, options, rule.match, `peer rule "${rule.name}"`, true, 'it is taken as a match')) continue
-    lower(rule.limit, 'peer', rule.name)
-    explained.push(...rule.adds ?? [])
+    if (!ask(request, options, rule.match, rule, true, 'it is taken as a match')) continue
+    if (rule.limit < limit) {
+      limit = rule.limit
+      reason = 'peer'
+      peer = rule.name
+    }
+    if (rule.adds !== undefined) (explained ??= []).push(...rule.adds)
     finalWithin(request, options, rule)
   }
-  const signs = Object.keys(request.headers).filter((name) => listed(name, proxySigns) !== undefined)
+  const signs = signsOf(request.headers)
   if (options.behind === null) {
-    const unknown = signs.filter((name) => listed(name, explained) === undefined)
+    const unknown = signs.filter((name) => explained === null || listed(name, explained) === undefined)
     if (unknown.length > 0) {
       if (!quiet) withheldForSigns(request, unknown)
       return { limit: 0, reason: 'proxy', peer: null, signs }
@@ -100,7 +120,11 @@ export function decide (request: FastifyRequest, options: Resolved, quiet = fals
     for (const hop of options.behind) {
       // A rule that cannot decide vouches for nothing.
       const passes = hop.rule === null ? hop.limit : ask(request, options, hop.rule, 'the behind rule', false, 'this request gets no 102') ? Infinity : 0
-      lower(passes, 'proxy', hop.name)
+      if (passes < limit) {
+        limit = passes
+        reason = 'proxy'
+        peer = hop.name
+      }
     }
   }
   if (limit > 0 && options.when !== null && !ask(request, options, options.when, '`when`', false, 'this request gets no 102')) {
