@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import { createHook } from 'node:async_hooks'
 import http from 'node:http'
 import net from 'node:net'
@@ -82,6 +82,31 @@ export function rawExchange (port: number, send: (socket: net.Socket) => void, d
 }
 
 /** Waits, polling, until `check()` holds; fails loudly rather than hanging. */
+/**
+ * An opted-in GET route whose handler outlives its client by `ms`: the reply it was given, and whether the
+ * server saw the response close. What the plugin does after a client leaves is read from both.
+ */
+export function outlivedRoute (app: FastifyInstance, path: string, ms: number): { reply: FastifyReply, closed: boolean } {
+  const seen = { reply: undefined as unknown as FastifyReply, closed: false }
+  app.get(path, { config: { processing: true } }, async (_req, reply) => {
+    seen.reply = reply
+    reply.raw.on('close', () => { seen.closed = true })
+    await sleep(ms)
+    return 'too late'
+  })
+  return seen
+}
+
+/** An HTTP/1.1 GET that `leave` destroys when it sees fit; settles once the client side has closed. */
+export function abandonedRequest (port: number, path: string, leave: (req: http.ClientRequest) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false })
+    leave(req)
+    req.on('error', () => resolve())
+    req.on('close', () => resolve())
+  })
+}
+
 export async function until (check: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = performance.now() + ms
   while (!check()) {

@@ -4,7 +4,7 @@ import http from 'node:http'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { internals } from '../lib/emitter.js'
-import { liveTimers, rawExchange, request, serve, sleep, statusLines, until, waiting } from './helpers.js'
+import { abandonedRequest, liveTimers, outlivedRoute, rawExchange, request, serve, sleep, statusLines, until, waiting } from './helpers.js'
 
 const GET = (path: string, version = '1.1'): string => `GET ${path} HTTP/${version}\r\nHost: x\r\n\r\n`
 
@@ -207,29 +207,16 @@ t.test('a handler that throws gets its error response, and no 102 after it', asy
 })
 
 t.test('a client that aborts stops the 102s at once and leaves no timer', async (t) => {
-  let reply!: FastifyReply
-  let closed = false
+  let route!: ReturnType<typeof outlivedRoute>
   // A long interval: the next 102's timer is armed when the client leaves, and must be cleared then.
-  const { port } = await serve(t, { threshold: 10, interval: 5000 }, (app) => {
-    app.get('/abort', { config: { processing: true } }, async (_req, r) => {
-      reply = r
-      r.raw.on('close', () => { closed = true })
-      await sleep(400)
-      return 'too late'
-    })
-  })
-  await new Promise<void>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/abort', agent: false })
-    req.on('information', () => req.destroy())
-    req.on('error', () => resolve())
-    req.on('close', () => resolve())
-  })
-  await until(() => closed, 'the server to see the abort')
+  const { port } = await serve(t, { threshold: 10, interval: 5000 }, (app) => { route = outlivedRoute(app, '/abort', 400) })
+  await abandonedRequest(port, '/abort', (req) => req.on('information', () => req.destroy()))
+  await until(() => route.closed, 'the server to see the abort')
   t.equal(await waiting(), 0, 'out of the schedule when the connection closed')
-  const atAbort = reply.processingSent
+  const atAbort = route.reply.processingSent
   t.ok(atAbort >= 1)
   await sleep(100)
-  t.equal(reply.processingSent, atAbort, 'nothing sent after the abort')
+  t.equal(route.reply.processingSent, atAbort, 'nothing sent after the abort')
   t.equal(await waiting(), 0, 'while the handler still runs, nothing of ours waits')
 })
 
@@ -260,27 +247,16 @@ t.test('a request that answers before its threshold costs no close listener; one
 })
 
 t.test('a client that aborts before the threshold gets no 102, and its request leaves the schedule when it falls due', async (t) => {
-  let reply!: FastifyReply
-  let closed = false
-  const { port } = await serve(t, { threshold: 150, interval: 50 }, (app) => {
-    app.get('/abort', { config: { processing: true } }, async (_req, r) => {
-      reply = r
-      r.raw.on('close', () => { closed = true })
-      await sleep(600)
-      return 'too late'
-    })
-  })
-  await new Promise<void>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/abort', agent: false })
+  let route!: ReturnType<typeof outlivedRoute>
+  const { port } = await serve(t, { threshold: 150, interval: 50 }, (app) => { route = outlivedRoute(app, '/abort', 600) })
+  await abandonedRequest(port, '/abort', (req) => {
     req.on('response', () => t.fail('no response was due'))
     req.on('information', () => t.fail('no 102 was due'))
     setTimeout(() => req.destroy(), 30)
-    req.on('error', () => resolve())
-    req.on('close', () => resolve())
   })
-  await until(() => closed, 'the server to see the abort')
+  await until(() => route.closed, 'the server to see the abort')
   await sleep(250) // past the threshold: the slot fell due, found its response closed, and left
-  t.equal(reply.processingSent, 0, 'nothing written to a closed response')
+  t.equal(route.reply.processingSent, 0, 'nothing written to a closed response')
   t.equal(await waiting(), 0, 'out of the schedule while the handler still runs')
 })
 

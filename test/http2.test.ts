@@ -5,7 +5,7 @@ import https from 'node:https'
 import http2 from 'node:http2'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { serve, sleep, until, waiting } from './helpers.js'
+import { outlivedRoute, serve, sleep, until, waiting } from './helpers.js'
 
 const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
 const cert = readFileSync(new URL('fixtures/cert.pem', import.meta.url))
@@ -102,25 +102,17 @@ t.test('h2c: no 102 once the response headers are out (streamed body)', async (t
 })
 
 t.test('h2c: a stream the client resets stops the 102s and leaves no timer', async (t) => {
-  let reply!: FastifyReply
-  let closed = false
-  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => {
-    app.get('/abort', { config: { processing: true } }, async (_req, r) => {
-      reply = r
-      r.raw.on('close', () => { closed = true })
-      await sleep(300)
-      return 'late'
-    })
-  }, { http2: true })
+  let route!: ReturnType<typeof outlivedRoute>
+  const { port } = await serve(t, { threshold: 10, interval: 10 }, (app) => { route = outlivedRoute(app, '/abort', 300) }, { http2: true })
   const session = http2.connect(`http://127.0.0.1:${port}`)
   t.teardown(() => session.destroy())
   const stream = session.request({ ':path': '/abort' })
   stream.on('error', () => {})
   await new Promise<void>((resolve) => stream.once('headers', () => { stream.close(http2.constants.NGHTTP2_CANCEL); resolve() }))
-  await until(() => closed, 'the server to see the reset')
-  const atReset = reply.processingSent
+  await until(() => route.closed, 'the server to see the reset')
+  const atReset = route.reply.processingSent
   await sleep(80)
-  t.equal(reply.processingSent, atReset)
+  t.equal(route.reply.processingSent, atReset)
   t.equal(await waiting(), 0)
 })
 
