@@ -19,7 +19,7 @@ export const TIMING_PHASES = [
   { name: 'bare', kind: 'timing', path: '/bare' }
 ]
 
-export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
+export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, warmupRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
   // 102s are due at threshold, threshold + interval, ... while the handler sleeps. The one due at the
   // very moment the handler wakes races with N final responses, hence the ±1 on the count, and
   // lateness is reported for the ones due strictly before (k <= lastK: the 1st to the 9th by default).
@@ -38,15 +38,15 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
       const row = { n, connectMs: connected.ms, heap: {}, timing: {} }
       // One warm-up round of the heap phases first, not counted: the first requests a route serves
       // leave compiled code and caches behind, which would be billed to whichever phase ran first.
-      const rounds = typeof heapRounds === 'function' ? heapRounds(n) : heapRounds
+      const rounds = perN(heapRounds, n)
       const phases = [
         ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
         ...Array.from({ length: rounds }, () => heapPhases).flat(),
         // A warm-up round of the timed phases, not counted either: the heap phases never fire a 102, and the
         // first wave of a path pays for compiling it. Then rounds of the timed phases, each round starting
         // one phase further on, so that no phase always runs first after the heap phases: a spread, not one run.
-        ...timingPhases.map((phase) => ({ ...phase, warmup: true })),
-        ...Array.from({ length: timingRounds }, (_, r) => timingPhases.map((_, i) => timingPhases[(i + r) % timingPhases.length])).flat()
+        ...Array.from({ length: perN(warmupRounds, n) }, () => timingPhases.map((phase) => ({ ...phase, warmup: true }))).flat(),
+        ...Array.from({ length: perN(timingRounds, n) }, (_, r) => timingPhases.map((_, i) => timingPhases[(i + r) % timingPhases.length])).flat()
       ]
       for (const phase of phases) {
         await sleep(phase.kind === 'heap' ? 50 : 200)
@@ -80,6 +80,11 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
     }
   }
   return results
+}
+
+/** A count given as a number, or as a function of N. */
+function perN (count, n) {
+  return typeof count === 'function' ? count(n) : count
 }
 
 function summary (p) {
