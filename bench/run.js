@@ -6,8 +6,9 @@
 //   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
 //      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
-// Options: --quick, --write / --no-write (default: write on a full run only), --only=fastpath,callgrind,scale,
-//          node24,node26,sim (a subset). Node 24 and 26 are the npm packages node@24 and node@26 under
+// Options: --quick, --write / --no-write (default: write on a full run without --ns or --aa), --only=fastpath,callgrind,scale,
+//          node24,node26,sim (a subset), --ns=100,1000 (section 2's sizes on every line), --aa (section 2 adds a
+//          second copy of the reference to every round: the A/A control of its CPU ratio). Node 24 and 26 are the npm packages node@24 and node@26 under
 //          $NODE_LINES_CACHE/<line> (default .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -15,14 +16,17 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { median } from './common.js'
 import { ROUTES, runFastPath } from './fastpath.js'
-import { runScale } from './scale.js'
+import { runScale, TIMING_PHASES, TWIN_PHASE } from './scale.js'
 import { runSim } from './sim.js'
 import { fmtInterval } from './stats.js'
 
 const args = process.argv.slice(2)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = args.includes('--quick')
-const write = args.includes('--write') || (!quick && !args.includes('--no-write'))
+const aa = args.includes('--aa')
+const ns = option('ns')?.split(',').map(Number)
+// A run that changes what section 2 measures prints its tables; it does not replace the full run's.
+const write = args.includes('--write') || (!quick && !aa && ns === undefined && !args.includes('--no-write'))
 // callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it.
 const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', 'sim']
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -91,12 +95,14 @@ const fastpath = await phase('fastpath', () => runFastPath({ ...SETTINGS.fastpat
 // Its own process: it prints its tables in markdown, kept as they are.
 const callgrind = await phase('callgrind', () => execFileSync(process.execPath, [fileURLToPath(new URL('./callgrind.js', import.meta.url))],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
-const scales = [['2', 'Node ' + process.version, await phase('scale', () => runScale({ ...SETTINGS.scale, log })), SETTINGS.scale]]
+// The sizes and phases of section 2 as the options say, on every line.
+const scaleSettings = (line) => ({ ...SETTINGS[line], ...(ns === undefined ? {} : { ns }), timingPhases: aa ? [...TIMING_PHASES, TWIN_PHASE] : TIMING_PHASES })
+const scales = [['2', 'Node ' + process.version, await phase('scale', () => runScale({ ...scaleSettings('scale'), log })), scaleSettings('scale')]]
 for (const [line, letter] of [[24, 'b'], [26, 'c']]) {
   if (!only.includes(`node${line}`)) continue
   const node = nodeLine(line)
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
-  scales.push([`2${letter}`, `Node ${version}`, await phase(`node${line}`, () => runScale({ ...SETTINGS[`node${line}`], node, log })), SETTINGS[`node${line}`]])
+  scales.push([`2${letter}`, `Node ${version}`, await phase(`node${line}`, () => runScale({ ...scaleSettings(`node${line}`), node, log })), scaleSettings(`node${line}`)])
 }
 const sim = await phase('sim', async () => {
   const rounds = []
@@ -155,11 +161,11 @@ if (callgrind !== null) {
 }
 
 function scaleFigures (row) {
-  const { plugin, reference, bare } = row.timing
+  const { plugin, reference, bare, twin } = row.timing
   const of = (list, key) => spread(list.map((f) => f[key]))
   const heap = (name) => median(row.heap[name].map((p) => p.heapPerRequest)) - median(row.heap.bare.map((p) => p.heapPerRequest))
   // Each round's plugin phase over the reference's (or the floor's) of the same round.
-  const ratio = (other) => spread(plugin.map((f, i) => f.cpuPer102Us / other[i]?.cpuPer102Us), 2)
+  const ratio = (other, of = plugin) => spread(of.map((f, i) => f.cpuPer102Us / other[i]?.cpuPer102Us), 2)
   const both = (key) => [of(plugin, key), of(reference, key)]
   return {
     n: row.n,
@@ -169,6 +175,7 @@ function scaleFigures (row) {
     floorCpu: spread(bare.map((f) => f.cpuPer102Us), 2),
     refRatio: ratio(reference),
     floorRatio: ratio(bare),
+    twinRatio: twin === undefined ? null : ratio(reference, twin),
     eldP99: both('eldP99'),
     eldMax: both('eldMax'),
     lateMax: both('lateMax'),
@@ -213,6 +220,11 @@ for (const [number, node, rows, s] of scales) {
   out.push('', 'Per N: the plugin\'s longest scheduler slice (cut at 5 ms); the longest GC pause, **plugin** / reference; the plugin\'s CPU per 102 ' +
     'over the floor\'s; the floor\'s loop delay max (it writes a wave in one go): ' + rows.map(scaleFigures).map((f) =>
     `${f.n.toLocaleString('en')}: ${f.longestSlice.text} ms, ${pair(f.gcMax)} ms, ${f.floorRatio.text}×, ${f.floorEldMax.text} ms`).join('; ') + '.', '')
+  if (s.timingPhases.includes(TWIN_PHASE)) {
+    out.push('A/A (`--aa`): a second copy of the reference (its own route and closures) ÷ the reference, per round, median (range): ' +
+      rows.map(scaleFigures).map((f) => `${f.n.toLocaleString('en')}: ${f.twinRatio.text}`).join('; ') +
+      '. A CPU ratio of the plugin inside this spread is one the measurement cannot tell from 1.', '')
+  }
 }
 
 if (sim !== null) {

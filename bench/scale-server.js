@@ -3,6 +3,7 @@
 //   /plugin  this plugin (dist/), in its own encapsulated scope: threshold and interval from argv
 //   /reference  no plugin: what a user would write instead of it, a setTimeout per request, then a
 //            setInterval, each calling res.writeProcessing(); cleared when the response closes. The bar
+//   /reference-twin  the same again, for the A/A control (`--aa`)
 //   /bare    no plugin at all (the root scope has neither its hooks nor its decorators); the bench
 //            sends 102s with bare writes in one loop per interval: the floor of CPU per 102
 // and a `-hold` twin of each for the heap phases. Run with --expose-gc. The parent drives it over IPC:
@@ -104,6 +105,7 @@ const HOUR = 3_600_000
 app.get('/bare', handler)
 app.get('/bare-hold', hold)
 app.get('/reference', { onRequest: reference(threshold) }, handler)
+app.get('/reference-twin', { onRequest: reference(threshold) }, handler)
 app.get('/reference-hold', { onRequest: reference(HOUR) }, hold)
 await app.register(async (scope) => {
   await scope.register(processing, { threshold, interval, limit: 1000 })

@@ -18,6 +18,8 @@ export const TIMING_PHASES = [
   { name: 'reference', kind: 'timing', path: '/reference' },
   { name: 'bare', kind: 'timing', path: '/bare' }
 ]
+// The reference again, on its own route: the A/A control of the CPU ratio (`npm run bench -- --aa`).
+export const TWIN_PHASE = { name: 'twin', kind: 'timing', path: '/reference-twin' }
 
 export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, warmupRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
   // 102s are due at threshold, threshold + interval, ... while the handler sleeps. The one due at the
