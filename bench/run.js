@@ -6,9 +6,10 @@
 //   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
 //      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
-// Options: --quick, --write / --no-write (default: write on a full run without --ns or --aa), --only=fastpath,callgrind,scale,
-//          node24,node26,sim (a subset), --ns=100,1000 (section 2's sizes on every line), --aa (section 2 adds a
-//          second copy of the reference to every round: the A/A control of its CPU ratio). Node 24 and 26 are the npm packages node@24 and node@26 under
+// Options: --quick, --write / --no-write (default: write on a full run without --ns or --aa),
+//          --only=fastpath,callgrind,scale,node24,node26,sim (a subset), --ns=100,1000 (section 2's sizes on
+//          every line), --aa (section 2 adds a second copy of the reference to every round: the A/A control
+//          of its CPU ratio). Node 24 and 26 are the npm packages node@24 and node@26 under
 //          $NODE_LINES_CACHE/<line> (default .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'

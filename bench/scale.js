@@ -44,8 +44,8 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
       const phases = [
         ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
         ...Array.from({ length: rounds }, () => heapPhases).flat(),
-        // A warm-up round of the timed phases, not counted either: the heap phases never fire a 102, and the
-        // first wave of a path pays for compiling it. Then rounds of the timed phases, each round starting
+        // Warm-up rounds of the timed phases, not counted either: the heap phases never fire a 102, and the
+        // first waves of a path pay for compiling it. Then rounds of the timed phases, each round starting
         // one phase further on, so that no phase always runs first after the heap phases: a spread, not one run.
         ...Array.from({ length: perN(warmupRounds, n) }, () => timingPhases.map((phase) => ({ ...phase, warmup: true }))).flat(),
         ...Array.from({ length: perN(timingRounds, n) }, (_, r) => timingPhases.map((_, i) => timingPhases[(i + r) % timingPhases.length])).flat()

@@ -52,15 +52,16 @@ function signsOf (headers: FastifyRequest['headers']): readonly string[] {
   return signs ?? NO_SIGNS
 }
 
-/**
- * A yes/no question the user or a peer row answers about a request. One that cannot answer is taken as
- * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning. `asker` is
- * a peer row or the question's name: a row's name is put in words only for a warning.
- */
+// Put in words only for a warning: decide() asks every row about every request that gets to its first 102.
 function named (asker: PeerRule | string): string {
   return typeof asker === 'string' ? asker : `peer rule "${asker.name}"`
 }
 
+/**
+ * A yes/no question the user or a peer row answers about a request. One that cannot answer is taken as
+ * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning. `asker` is
+ * the peer row, or the question's name.
+ */
 function ask (request: FastifyRequest, options: Resolved, question: (request: FastifyRequest) => unknown, asker: PeerRule | string, fallback: boolean, meaning: string): boolean {
   let answer: unknown
   try {
