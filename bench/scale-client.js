@@ -1,7 +1,8 @@
 // The load client of the scale benchmark, in its own process: N raw keep-alive connections, one slow
 // request at a time on each. It parses the responses itself, so that it sees every 102 and the time it
 // arrived. Driven by the parent over IPC:
-//   {cmd: 'connect', port, n}            -> {type: 'connected', ms}
+//   {cmd: 'connect', port, n}            -> {type: 'connected', ms}: n more connections
+//   {cmd: 'trim', n}                     -> {type: 'trimmed'}: closes all but the first n
 //   {cmd: 'send', path, threshold, interval, expected, lastK, timeout} -> {type: 'result', ...} once every
 //                                        final response is in
 //   {cmd: 'exit'}
@@ -11,7 +12,7 @@ import { now, percentile } from './common.js'
 const BATCH = 250
 const SEPARATOR = '\r\n\r\n'
 
-let sockets = []
+const sockets = []
 let run = null
 
 function onData (chunk) {
@@ -59,8 +60,9 @@ function onClose () {
 
 async function connect (port, n) {
   const start = now()
-  sockets = []
-  for (let i = 0; i < n; i += BATCH) {
+  const first = sockets.length
+  n += first
+  for (let i = first; i < n; i += BATCH) {
     const batch = []
     for (let j = i; j < Math.min(n, i + BATCH); j++) {
       const socket = net.connect({ host: '127.0.0.1', port, noDelay: true })
@@ -141,6 +143,9 @@ process.on('message', (msg) => {
     connect(msg.port, msg.n).catch((err) => {
       process.send({ type: 'connected', error: err.code ?? err.message })
     })
+  } else if (msg.cmd === 'trim') {
+    for (const socket of sockets.splice(msg.n)) socket.destroy()
+    process.send({ type: 'trimmed' })
   } else if (msg.cmd === 'send') {
     send(msg)
   } else if (msg.cmd === 'exit') {

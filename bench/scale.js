@@ -21,7 +21,7 @@ export const TIMING_PHASES = [
 // The reference again, on its own route: the A/A control of the CPU ratio (`npm run bench -- --aa`).
 export const TWIN_PHASE = { name: 'twin', kind: 'timing', path: '/reference-twin' }
 
-export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, warmupRounds = 1, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
+export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapRounds = 1, timingRounds = 1, warmupRounds = 1, warmupN = 0, heapPhases = HEAP_PHASES, timingPhases = TIMING_PHASES, node, log = console.error }) {
   // 102s are due at threshold, threshold + interval, ... while the handler sleeps. The one due at the
   // very moment the handler wakes races with N final responses, hence the ±1 on the count, and
   // lateness is reported for the ones due strictly before (k <= lastK: the 1st to the 9th by default).
@@ -41,18 +41,35 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
       // One warm-up round of the heap phases first, not counted: the first requests a route serves
       // leave compiled code and caches behind, which would be billed to whichever phase ran first.
       const rounds = perN(heapRounds, n)
+      const warm = Math.max(n, perN(warmupN, n))
       const phases = [
         ...heapPhases.map((phase) => ({ ...phase, warmup: true })),
         ...Array.from({ length: rounds }, () => heapPhases).flat(),
         // Warm-up rounds of the timed phases, not counted either: the heap phases never fire a 102, and the
         // first waves of a path pay for compiling it. Then rounds of the timed phases, each round starting
         // one phase further on, so that no phase always runs first after the heap phases: a spread, not one run.
-        ...Array.from({ length: perN(warmupRounds, n) }, () => timingPhases.map((phase) => ({ ...phase, warmup: true }))).flat(),
+        // They run at least `warmupN` requests each, on connections opened for them and closed after: at
+        // N = 100 a warm-up round fires a few hundred 102s a path, and the paths reached V8's optimising
+        // tier only in the counted rounds, each path at its own time.
+        ...(warm > n ? [{ kind: 'connect', n: warm - n }] : []),
+        ...Array.from({ length: perN(warmupRounds, n) }, () => timingPhases.map((phase) => ({ ...phase, warmup: true, n: warm }))).flat(),
+        ...(warm > n ? [{ kind: 'trim' }] : []),
         ...Array.from({ length: perN(timingRounds, n) }, (_, r) => timingPhases.map((_, i) => timingPhases[(i + r) % timingPhases.length])).flat()
       ]
       for (const phase of phases) {
+        if (phase.kind === 'connect') {
+          client.send({ cmd: 'connect', port, n: phase.n })
+          const more = await client.next('connected')
+          if (more.error) throw new Error(`N=${n}: connecting ${phase.n} more for the warm-up failed: ${more.error}`)
+          continue
+        }
+        if (phase.kind === 'trim') {
+          client.send({ cmd: 'trim', n })
+          await client.next('trimmed')
+          continue
+        }
         await sleep(phase.kind === 'heap' ? 50 : 200)
-        server.send({ cmd: 'phase', name: phase.name, kind: phase.kind, n })
+        server.send({ cmd: 'phase', name: phase.name, kind: phase.kind, n: phase.n ?? n })
         await server.next('ready')
         const timing = phase.kind === 'timing'
         client.send({
@@ -68,7 +85,7 @@ export async function runScale ({ ns, threshold, interval, sleep: sleepMs, heapR
         const figures = { ...metrics.metrics, ...result }
         if (timing) {
           if (!phase.warmup) (row.timing[phase.name] ??= []).push(figures)
-          log(`  scale N=${n} ${phase.name}${phase.warmup ? ' (warm-up, not counted)' : ''}: ${summary(figures)}`)
+          log(`  scale N=${n} ${phase.name}${phase.warmup ? ` (warm-up of ${phase.n ?? n}, not counted)` : ''}: ${summary(figures)}`)
         } else if (!phase.warmup) {
           (row.heap[phase.name] ??= []).push(figures)
           log(`  scale N=${n} heap ${phase.name}: ${figures.ok}/${n} 200s, ${figures.heapPerRequest.toFixed(0)} B/request, ramp ${figures.rampMs.toFixed(0)} ms, gc ${figures.gcMs.toFixed(0)} ms`)
