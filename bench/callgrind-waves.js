@@ -15,7 +15,7 @@
 // writes, garbage collection, and compiling, if any was left.
 // The threshold is 1 s and the interval 1 s at N = 100, 4 ms a request above: a wave under callgrind takes
 // about a millisecond a request, and each dump must fall between two waves.
-//   npm run build && node bench/callgrind-waves.js [--ns=100,1000] [--rounds=5] [--waves=3] [--warmup=2]
+//   npm run build && node bench/callgrind-waves.js [--ns=100,1000] [--rounds=5] [--waves=N] [--warmup=2]
 import { once } from 'node:events'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -24,7 +24,9 @@ import { callgrindChild, shuffler } from './valgrind.js'
 
 const arg = (name, value) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? value
 const ns = arg('ns', '100,1000').split(',').map(Number)
-const [rounds, waves, warmup] = [arg('rounds', 5), arg('waves', 3), arg('warmup', 2)].map(Number)
+const [rounds, warmup] = [arg('rounds', 5), arg('warmup', 2)].map(Number)
+// Waves counted per dump: at least 1,000 102s in each, and three waves.
+const wavesFor = (n) => Number(arg('waves', Math.max(3, Math.ceil(1000 / n))))
 const THRESHOLD = 1000
 const intervalFor = (n) => Math.max(1000, 4 * n)
 const ROUTES = ['plugin', 'reference', 'reference-twin']
@@ -75,7 +77,7 @@ async function until (test, what, timeoutMs = 600_000) {
   }
 }
 
-async function phase (grind, conns, route, count) {
+async function phase (grind, conns, route, count, waves) {
   for (const conn of conns) {
     conn.interim = 0
     conn.done = false
@@ -111,11 +113,11 @@ for (const n of ns) {
   try {
     const { port } = await grind.child.next('listening', 600_000)
     conns = await connectAll(port, Math.max(n, WARM_N))
-    for (let i = 0; i < warmup; i++) for (const route of ROUTES) await phase(grind, conns, route, false)
+    for (let i = 0; i < warmup; i++) for (const route of ROUTES) await phase(grind, conns, route, false, 3)
     for (const conn of conns.splice(n)) conn.socket.destroy()
     grind.instrument()
     for (let round = 0; round < rounds; round++) {
-      for (const route of shuffle(ROUTES)) counts[route].push(await phase(grind, conns, route, true))
+      for (const route of shuffle(ROUTES)) counts[route].push(await phase(grind, conns, route, true, wavesFor(n)))
       console.error(`N=${n} round ${round + 1}/${rounds}: ${ROUTES.map((r) => `${r} ${counts[r].at(-1).toFixed(0)}`).join(', ')}`)
     }
   } catch (error) {
@@ -134,11 +136,11 @@ const ratio = (a, b) => {
   const per = a.map((v, i) => v / b[i])
   return `${median(per).toFixed(3)} (${Math.min(...per).toFixed(3)}–${Math.max(...per).toFixed(3)})`
 }
-console.log(`Command: node bench/callgrind-waves.js --ns=${ns.join(',')} --rounds=${rounds} --waves=${waves} --warmup=${warmup}; ` +
+console.log(`Command: node bench/callgrind-waves.js --ns=${ns.join(',')} --rounds=${rounds} --warmup=${warmup}; ` +
   `Node ${process.version} ${results[0].flags.join(' ')}\n`)
-console.log('| N | interval ms | instructions per 102: plugin | reference | twin | plugin ÷ reference | A/A: twin ÷ reference |\n|---|---|---|---|---|---|---|')
+console.log('| N | interval ms | waves per dump | instructions per 102: plugin | reference | twin | plugin ÷ reference | A/A: twin ÷ reference |\n|---|---|---|---|---|---|---|---|')
 for (const { n, counts: c } of results) {
   const met = median(c.plugin.map((v, i) => v / c.reference[i])) <= 1
-  console.log(`| ${n.toLocaleString('en')} | ${intervalFor(n)} | ${range(c.plugin)} | ${range(c.reference)} | ${range(c['reference-twin'])} | ` +
+  console.log(`| ${n.toLocaleString('en')} | ${intervalFor(n)} | ${wavesFor(n)} | ${range(c.plugin)} | ${range(c.reference)} | ${range(c['reference-twin'])} | ` +
     `${ratio(c.plugin, c.reference)} ${met ? '✅' : '❌'} | ${ratio(c['reference-twin'], c.reference)} |`)
 }

@@ -242,7 +242,8 @@ if (waves !== null) {
     'hand-written reference and a second copy of the reference (the A/A control), in one server process under `valgrind --tool=callgrind` ' +
     'with V8 single-threaded. Per N: two phases of every route at 1,000 requests, uninstrumented, so that each path is compiled first; then ' +
     'five rounds, every route once per round in a seeded order: N requests wait, a minor GC once each has had two 102s, counters zeroed, ' +
-    'three waves, a dump between two waves. Instructions per 102 = the dump / (N × 3), every 102 in it checked by the client. The count ' +
+    'as many waves as hold 1,000 102s (three at least), a dump between two waves. Instructions per 102 = the dump / the 102s in it, each ' +
+    'request\'s count checked by the client. The interval is 1 s at N = 100 and 4 ms a request above, for a wave under callgrind is slow. The count ' +
     'holds everything the process did: timer wake-ups, the scheduler or Node\'s timers, the writes, collections, any compiling left. ' +
     `Target: the plugin ≤ ${TARGETS.cpuRatio} × the reference.`, '')
   for (const table of waves) out.push(table.trim(), '')
