@@ -6,12 +6,12 @@
 //   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
 //      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
 //   2d. CPU per 102 by instruction count, under callgrind, N 100 and 1,000, on the three lines
-//      (callgrind-waves.js; full runs only: ~4 min a line)
+//      (callgrind-waves.js; only when --only names it: ~10 min a line, and its counts do not decide yet)
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
-// Options: --quick, --write / --no-write (default: write on a full run without --ns or --aa),
+// Options: --quick, --write / --no-write (default: write on a full run without --ns, --aa or --warm-n),
 //          --only=fastpath,callgrind,scale,node24,node26,waves,sim (a subset), --ns=100,1000 (section 2's sizes on
 //          every line), --aa (section 2 adds a second copy of the reference to every round: the A/A control
-//          of its CPU ratio). Node 24 and 26 are the npm packages node@24 and node@26 under
+//          of its CPU ratio), --warm-n=1000 (the fewest requests of section 2's warm-up phases). Node 24 and 26 are the npm packages node@24 and node@26 under
 //          $NODE_LINES_CACHE/<line> (default .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -31,8 +31,10 @@ const ns = option('ns')?.split(',').map(Number)
 const warmN = option('warm-n') === undefined ? undefined : Number(option('warm-n'))
 // A run that changes what section 2 measures prints its tables; it does not replace the full run's.
 const write = args.includes('--write') || (!quick && !aa && ns === undefined && warmN === undefined && !args.includes('--no-write'))
-// callgrind (sections 1b and 2d, minutes of valgrind) is left out of --quick unless --only names it.
-const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', ...(quick ? [] : ['waves']), 'sim']
+// callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it. Section 2d
+// (`waves`) runs only when --only names it: a collection or a compile inside a window moves its counts by
+// up to 14×, and much of each path still ran in V8's baseline tier there (BENCHMARKS.md).
+const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', 'sim']
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
   console.error('bench: dist/index.js is missing; run `npm run build` first (`npm run bench` does).')
@@ -210,7 +212,7 @@ for (const [number, node, rows, s] of scales) {
     'timed phases on the same sockets in the same server: the plugin, the hand-written reference (`setTimeout`, then `setInterval`, calling ' +
     '`res.writeProcessing()`) and the floor (bare 102 writes in one loop per interval); median (range over the rounds). Each cell: ' +
     '**plugin** / reference. CPU per 102: the median over one-interval windows of the steady state. Before the counted rounds, ' +
-    `${rounds(s.warmupRounds ?? 1).replace('round(s)', 'warm-up round(s)')} of the three, not counted, and one reply of each route outlives its phase, so that no phase pays for compiling its ` +
+    `${rounds(s.warmupRounds ?? 1).replace('round(s)', 'warm-up round(s)')} of the three${s.warmupN ? ` (each phase at ${s.warmupN.toLocaleString('en')} requests at least)` : ''}, not counted, and one reply of each route outlives its phase, so that no phase pays for compiling its ` +
     'path again inside its windows (see "CPU per 102 and the JIT" below). Targets: CPU per 102 ≤ the reference\'s ' +
     `in the same round; loop delay p99 ≤ ${TARGETS.eldP99} ms; no 102 more than one interval late; from 10,000, ` +
     `heap ≤ ${TARGETS.heap} B per pending request (below, a few tens of KB in all, inside a collection's leftovers) and gap error p99 ≤ ` +
