@@ -11,8 +11,9 @@
 // Options: --quick, --write / --no-write (default: write on a full run without --ns, --aa or --warm-n),
 //          --only=fastpath,callgrind,scale,node24,node26,waves,sim (a subset), --ns=100,1000 (section 2's sizes on
 //          every line), --aa (section 2 adds a second copy of the reference to every round: the A/A control
-//          of its CPU ratio), --warm-n=1000 (the fewest requests of section 2's warm-up phases). Node 24 and 26 are the npm packages node@24 and node@26 under
-//          $NODE_LINES_CACHE/<line> (default .cache/node-lines, as `npm run test:lines`), installed when absent.
+//          of its CPU ratio), --warm-n=1000 (the fewest requests of section 2's warm-up phases). Node 24 and
+//          26 are the npm packages node@24 and node@26 under $NODE_LINES_CACHE/<line> (default
+//          .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
