@@ -72,75 +72,42 @@ function withhold (state: RequestState, reason: WithheldReason, detail: string |
   return false
 }
 
-/**
- * Writes one 102 if every wire rule and the gate allow it; the single door for automatic and manual 102s.
- * Every 102 of a waiting request runs it, so what only a first 102, a 102 with headers or a listener needs
- * lives in functions of its own: V8 compiles a function for its optimising tier after a number of calls
- * that grows with its length, and at 100 waiting requests this one reached it after thousands of 102s.
- */
+/** Writes one 102 if every wire rule and the gate allow it; the single door for automatic and manual 102s. */
 function send (state: RequestState, headers: InterimHeaders, manual: boolean): boolean {
   const { reply, transport, options } = state
+  const request = reply.request
   // A request that has had a 102 was received whole, and switches no protocol: asked only before the first.
-  if (state.limit === ENDED || reply.sent || !transport.open(reply.raw) || (state.sent === 0 && !acceptable(state))) return false
+  if (state.limit === ENDED || reply.sent || !transport.open(reply.raw) ||
+    (state.sent === 0 && (!transport.received(request.raw) || switching(request.raw)))) return false
   // Where the route has a handlerTimeout, Fastify made the signal already (reading it costs nothing
   // then); once it aborts, the 503 is on its way, and a 102 now would only delay it.
-  if (options.deadline > 0 && reply.request.signal.aborted) return withhold(state, 'deadline', null)
-  if (state.limit === UNASKED && !ask(state)) return false
+  if (options.deadline > 0 && request.signal.aborted) return withhold(state, 'deadline', null)
+  if (state.limit === UNASKED) {
+    const decision = decide(request, options)
+    state.limit = decision.limit
+    if (decision.reason !== null) state.capped = decision.reason
+    if (decision.limit === 0) return withhold(state, state.capped, decision.peer ?? (decision.signs.join(', ') || null))
+  }
   if (state.sent >= state.limit) return withhold(state, state.capped, null)
-  const bytes = headers === NO_HEADERS ? STATUS_BYTES : STATUS_BYTES + headerBytes(headers)
-  if (state.bytes + bytes > options.interimBytes) return overBudget(state, bytes)
+  let bytes = STATUS_BYTES
+  if (headers !== NO_HEADERS) for (const [name, values] of headers) bytes += name.length + 4 + values.join(', ').length
+  if (state.bytes + bytes > options.interimBytes) return withhold(state, 'budget', `${state.bytes} + ${bytes} > ${options.interimBytes}`)
   transport.write(reply.raw, headers)
-  if (state.sent === 0) listen(state)
+  // From its first 102 on, a request hears of every end of its response: an abort, error, timeout or
+  // hijacked reply that ends. Before that, onSend stops it on every answer; one that ends without an
+  // answer (an abort while the handler still works) stays in its lane until it falls due, and then finds
+  // its response closed. Listening from the start cost each request that answers in time, which is most
+  // of them, more than the rest of its work here.
+  if (state.sent === 0) reply.raw.on('close', onResponseClose.bind(state))
   state.sent++
   state.bytes += bytes
-  if (sentChannel.hasSubscribers || logs(reply.request.log, 'trace')) report(state, headers, manual, bytes)
-  return true
-}
-
-/** Before a request's first 102: its whole request has arrived, and it asks to switch no protocol. */
-function acceptable (state: RequestState): boolean {
-  const raw = state.reply.request.raw
-  return state.transport.received(raw) && !switching(raw)
-}
-
-/** Asks the gate, once per request; false when the gate allows this request no 102 at all. */
-function ask (state: RequestState): boolean {
-  const decision = decide(state.reply.request, state.options)
-  state.limit = decision.limit
-  if (decision.reason !== null) state.capped = decision.reason
-  if (decision.limit === 0) return withhold(state, state.capped, decision.peer ?? (decision.signs.join(', ') || null))
-  return true
-}
-
-function overBudget (state: RequestState, bytes: number): false {
-  return withhold(state, 'budget', `${state.bytes} + ${bytes} > ${state.options.interimBytes}`)
-}
-
-function headerBytes (headers: InterimHeaders): number {
-  let bytes = 0
-  for (const [name, values] of headers) bytes += name.length + 4 + values.join(', ').length
-  return bytes
-}
-
-// From its first 102 on, a request hears of every end of its response: an abort, error, timeout or
-// hijacked reply that ends. Before that, onSend stops it on every answer; one that ends without an
-// answer (an abort while the handler still works) stays in its lane until it falls due, and then finds
-// its response closed. Listening from the start cost each request that answers in time, which is most
-// of them, more than the rest of its work here.
-function listen (state: RequestState): void {
-  state.reply.raw.on('close', onResponseClose.bind(state))
-}
-
-/** Tells the `sent` channel and the trace log of the 102 just written, for whichever listens. */
-function report (state: RequestState, headers: InterimHeaders, manual: boolean, bytes: number): void {
-  const { reply, options } = state
-  const request = reply.request
   if (sentChannel.hasSubscribers) {
     sentChannel.publish({ request, reply, route: options.route, sent: state.sent, manual, bytes } satisfies SentMessage)
   }
   if (logs(request.log, 'trace')) {
     request.log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
   }
+  return true
 }
 
 /**
@@ -154,8 +121,12 @@ function logs (log: FastifyBaseLogger, level: 'trace' | 'debug'): boolean {
 
 function fire (slot: Slot, now: number): void {
   const state = slot as RequestState
-  if (state.sent === 0 && !state.transport.received(state.reply.request.raw)) {
-    awaitBody(state)
+  const { reply, transport, options } = state
+  const raw = reply.request.raw
+  if (state.sent === 0 && !transport.received(raw)) {
+    // A 102 promises the complete request was received: a slow upload gets its first one right after
+    // its last byte. 'end' fires once the body is consumed, before the handler runs.
+    if (!reply.sent && transport.open(reply.raw)) raw.once('end', () => { if (state.limit !== ENDED) fire(state, performance.now()) })
     return
   }
   if (!send(state, NO_HEADERS, false)) return
@@ -167,17 +138,7 @@ function fire (slot: Slot, now: number): void {
   // and that gap stays at the interval even when one wave of a burst ran slower than the next. The price:
   // the schedule as a whole slips by each write's lateness, and a late 102 is never followed by a burst.
   // `now` is the scheduler's reading from just before this write: one clock read per 102, not two.
-  const interval = state.options.interval
-  scheduler.add(state, interval, now + interval, now)
-}
-
-// A 102 promises the complete request was received: a slow upload gets its first one right after its
-// last byte. 'end' fires once the body is consumed, before the handler runs.
-function awaitBody (state: RequestState): void {
-  const { reply, transport } = state
-  if (!reply.sent && transport.open(reply.raw)) {
-    reply.request.raw.once('end', () => { if (state.limit !== ENDED) fire(state, performance.now()) })
-  }
+  scheduler.add(state, options.interval, now + options.interval, now)
 }
 
 /** The one schedule of every waiting request in this process. */
