@@ -16,7 +16,7 @@
 // The threshold is 1 s and the interval 1 s at N = 100, 4 ms a request above: a wave under callgrind takes
 // about a millisecond a request, and each dump must fall between two waves.
 //   npm run build && node bench/callgrind-waves.js [--ns=100,1000] [--rounds=5] [--waves=N] [--warmup=2]
-// KEEP=1 keeps the dumps (/tmp/callgrind.<pid>.<n>, in the order of the rounds' lines) for callgrind_annotate.
+// KEEP=1 keeps the dumps (/tmp/callgrind.<pid>.<n>, numbered in the order taken) for callgrind_annotate.
 import { once } from 'node:events'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
