@@ -12,18 +12,22 @@
 // FASTPATH_SERVER=<path from bench/> counts another copy of the server (one importing an older build:
 // a before/after pair). KEEP=1 keeps the dumps (/tmp/callgrind.<pid>.<n>) for callgrind_annotate.
 import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median } from './common.js'
-import { callgrindChild, shuffler } from './valgrind.js'
+import { Child, median } from './common.js'
 
 const arg = (name, value) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? value
 const routes = arg('routes', 'none,none2,plainroute,registered,opted,floor,hooks,hooksclose').split(',')
 const [rounds, batch, warmup] = [arg('rounds', 7), arg('batch', 400), arg('warmup', 10000)].map(Number)
 const server = fileURLToPath(new URL(process.env.FASTPATH_SERVER ?? './fastpath-server.js', import.meta.url))
-const grind = callgrindChild(server, [routes.join(',')], { keep: Boolean(process.env.KEEP) })
-const { child, flags } = grind
+const out = `/tmp/callgrind.${process.pid}`
+const valgrind = ['-n', '19', 'valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', '--collect-systime=no',
+  '--separate-threads=no', '--dump-line=no', `--log-file=${out}.log`, `--callgrind-out-file=${out}`, process.execPath]
+const flags = ['--single-threaded', '--expose-gc', '--no-memory-reducer', '--random-seed=19']
+const child = new Child(server, [routes.join(',')], flags, { node: 'nice', prefix: valgrind })
+const control = (...args) => execFileSync('callgrind_control', [...args, String(child.proc.pid)], { stdio: 'pipe' })
 
 /** A keep-alive connection that sends `count` GETs of `path`, each after the previous response. */
 function connect (port) {
@@ -42,7 +46,19 @@ function connect (port) {
   }
 }
 
-const shuffle = shuffler(19)
+/** Seeded shuffle (mulberry32): the same order of routes every run. */
+let seed = 19
+function shuffle (list) {
+  const random = () => {
+    let t = (seed = (seed + 0x6D2B79F5) >>> 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const a = [...list]
+  for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j], a[i]] }
+  return a
+}
 
 const counts = Object.fromEntries(routes.map((r) => [r, []]))
 try {
@@ -50,21 +66,27 @@ try {
   const conn = connect(port)
   await new Promise((resolve) => conn.socket.once('connect', resolve))
   for (let i = 0; i < warmup / 50; i++) for (const route of routes) await conn.send(`/${route}`, 50)
-  grind.instrument()
+  control('-i', 'on')
+  let dumps = 0
   for (let round = 0; round < rounds; round++) {
     for (const route of shuffle(routes)) {
       child.send({ cmd: 'gc' })
       await child.next('gc')
-      grind.zero()
+      control('-z')
       await conn.send(`/${route}`, batch)
-      counts[route].push(grind.dump() / batch)
+      control('-d')
+      const file = `${out}.${++dumps}`
+      counts[route].push(Number(/^totals: (\d+)/m.exec(readFileSync(file, 'utf8'))[1]) / batch)
+      if (!process.env.KEEP) rmSync(file)
     }
     console.error(`round ${round + 1}/${rounds}: ${routes.map((r) => `${r} ${counts[r].at(-1).toFixed(0)}`).join(', ')}`)
   }
   conn.socket.end()
 } finally {
-  if (counts[routes[0]].length < rounds) console.error(grind.log())
-  await grind.stop()
+  if (counts[routes[0]].length < rounds && existsSync(`${out}.log`)) console.error(readFileSync(`${out}.log`, 'utf8'))
+  child.send({ cmd: 'exit' })
+  await new Promise((resolve) => child.exited ? resolve() : child.proc.on('exit', resolve))
+  for (const file of [out, `${out}.log`]) rmSync(file, { force: true })
 }
 
 const mid = (r) => median(counts[r] ?? [])

@@ -5,11 +5,9 @@
 //   1b. the fast path by instruction count, under callgrind (callgrind.js; full runs only: ~90 s)
 //   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
 //      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
-//   2d. CPU per 102 by instruction count, under callgrind, N 100 and 1,000, on the three lines
-//      (callgrind-waves.js; only when --only names it: ~10 min a line, and its counts do not decide yet)
 //   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
 // Options: --quick, --write / --no-write (default: write on a full run without --ns, --aa or --warm-n),
-//          --only=fastpath,callgrind,scale,node24,node26,waves,sim (a subset), --ns=100,1000 (section 2's sizes on
+//          --only=fastpath,callgrind,scale,node24,node26,sim (a subset), --ns=100,1000 (section 2's sizes on
 //          every line), --aa (section 2 adds a second copy of the reference to every round: the A/A control
 //          of its CPU ratio), --warm-n=1000 (the fewest requests of section 2's warm-up phases). Node 24 and
 //          26 are the npm packages node@24 and node@26 under $NODE_LINES_CACHE/<line> (default
@@ -32,9 +30,7 @@ const ns = option('ns')?.split(',').map(Number)
 const warmN = option('warm-n') === undefined ? undefined : Number(option('warm-n'))
 // A run that changes what section 2 measures prints its tables; it does not replace the full run's.
 const write = args.includes('--write') || (!quick && !aa && ns === undefined && warmN === undefined && !args.includes('--no-write'))
-// callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it. Section 2d
-// (`waves`) runs only when --only names it: a collection or a compile inside a window moves its counts by
-// up to 14×, and much of each path still ran in V8's baseline tier there (BENCHMARKS.md).
+// callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it.
 const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', 'sim']
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
@@ -111,10 +107,6 @@ for (const [line, letter] of [[24, 'b'], [26, 'c']]) {
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
   scales.push([`2${letter}`, `Node ${version}`, await phase(`node${line}`, () => runScale({ ...scaleSettings(`node${line}`), node, log })), scaleSettings(`node${line}`)])
 }
-// Section 2d: one process per Node line, each running its server under valgrind on that line; they print
-// their tables in markdown, kept as they are.
-const waves = await phase('waves', () => [process.execPath, nodeLine(24), nodeLine(26)].map((node) =>
-  execFileSync(node, [fileURLToPath(new URL('./callgrind-waves.js', import.meta.url))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })))
 const sim = await phase('sim', async () => {
   const rounds = []
   for (let r = 0; r < SETTINGS.sim.rounds; r++) rounds.push(await runSim({ ...SETTINGS.sim, log }))
@@ -237,19 +229,6 @@ for (const [number, node, rows, s] of scales) {
       rows.map(scaleFigures).map((f) => `${f.n.toLocaleString('en')}: ${f.twinRatio.text}`).join('; ') +
       '. A CPU ratio of the plugin inside this spread is one the measurement cannot tell from 1.', '')
   }
-}
-
-if (waves !== null) {
-  out.push('### 2d. CPU per 102 by instruction count (callgrind)', '')
-  out.push('`bench/callgrind-waves.js`: below the noise of sections 2 to 2c, the user-space instructions per 102 of the plugin, the ' +
-    'hand-written reference and a second copy of the reference (the A/A control), in one server process under `valgrind --tool=callgrind` ' +
-    'with V8 single-threaded. Per N: two phases of every route at 1,000 requests, uninstrumented, so that each path is compiled first; then ' +
-    'five rounds, every route once per round in a seeded order: N requests wait, a minor GC once each has had two 102s, counters zeroed, ' +
-    'as many waves as hold 1,000 102s (three at least), a dump between two waves. Instructions per 102 = the dump / the 102s in it, each ' +
-    'request\'s count checked by the client. The interval is 1 s at N = 100 and 4 ms a request above, for a wave under callgrind is slow. The count ' +
-    'holds everything the process did: timer wake-ups, the scheduler or Node\'s timers, the writes, collections, any compiling left. ' +
-    `Target: the plugin ≤ ${TARGETS.cpuRatio} × the reference.`, '')
-  for (const table of waves) out.push(table.trim(), '')
 }
 
 if (sim !== null) {
