@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WithheldMessage, SentMessage, WithheldReason } from './lib/channels.js'
 import { checkRoute, checkSpelling } from './lib/checks.js'
@@ -7,7 +7,7 @@ import { FST_PROCESSING_ALREADY_REGISTERED } from './lib/errors.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
 import { probeOptions, probeRoute, type ResolvedProbe } from './lib/probe.js'
-import { manualOptions, pluginOptions, routeOptions, type Behind, type FastifyProcessingOptions, type PathRule, type ProbeOptions, type ProcessingRouteOptions, type Resolved } from './lib/options.js'
+import { manualOptions, pluginOptions, routeOptions, type Behind, type FastifyProcessingOptions, type PathRule, type ProbeOptions, type ProcessingRouteOptions, type RouteSettings } from './lib/options.js'
 
 export { knownPaths, knownPeers, proxySigns, type PathName, type PeerRule } from './lib/peers.js'
 
@@ -35,13 +35,13 @@ declare module 'fastify' {
 
 const kRegistered = Symbol('fastify-processing.registered')
 
-const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, options, done) => {
-  let plugin
+function fastifyProcessing (fastify: FastifyInstance, options: FastifyProcessingOptions, done: (err?: Error) => void): void {
+  let settings
   let probe: ResolvedProbe | null
   try {
     // A context created by register() inherits its parent's properties; only its own say it registered.
     if (Object.hasOwn(fastify, kRegistered)) throw new FST_PROCESSING_ALREADY_REGISTERED()
-    plugin = pluginOptions(options)
+    settings = pluginOptions(options)
     probe = probeOptions(options.probe)
   } catch (err) {
     done(err as Error)
@@ -56,26 +56,26 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
   })
   if (!fastify.hasReplyDecorator('processing')) {
     fastify.decorateReply(kState, null)
-    fastify.decorateReply('processing', manualProcessing(plugin.defaults))
+    fastify.decorateReply('processing', manualProcessing(settings.defaults))
     fastify.decorateReply('processingSent', { getter: sentCount })
   }
   const config = fastify.initialConfig as { connectionTimeout: number, handlerTimeout?: number }
   // Fastify >= 5.8 has handlerTimeout, which aborts request.signal and answers 503; earlier versions
   // accept the option and ignore it, and have no request.signal to read.
-  const deadlines = 'handlerTimeout' in config
-  const seen: Array<{ box: RouteBox, resolved: Resolved }> = []
+  const hasHandlerTimeout = 'handlerTimeout' in config
+  const seen: Array<{ box: RouteBox, resolved: RouteSettings }> = []
   fastify.addHook('onRoute', (route) => {
     const label = `${String(route.method)} ${route.url}`
-    const deadline = deadlines ? route.handlerTimeout ?? config.handlerTimeout as number : 0
+    const handlerTimeout = hasHandlerTimeout ? route.handlerTimeout ?? config.handlerTimeout as number : 0
     const processing = route.config?.processing
-    const resolved = routeOptions(plugin, processing, label, deadline)
-    const box = claimRoute(route, resolved, manualOptions(plugin, processing, resolved, label, deadline))
+    const resolved = routeOptions(settings, processing, label, handlerTimeout)
+    const box = claimRoute(route, resolved, manualOptions(settings, processing, resolved, label, handlerTimeout))
     if (route.method !== 'HEAD') {
       checkSpelling(route.config, label, fastify.log)
       if (resolved !== null) seen.push({ box, resolved })
     }
   })
-  if (probe !== null) fastify.route(probeRoute(probe, plugin.defaults))
+  if (probe !== null) fastify.route(probeRoute(probe, settings.defaults))
   fastify.addHook('onReady', function (next) {
     // Skipped where a registration in a child context took the route over: it says its own.
     for (const { box, resolved } of seen) if (box.options === resolved) checkRoute(resolved, config, fastify.log)
@@ -88,7 +88,8 @@ const plugin: FastifyPluginCallback<FastifyProcessingOptions> = (fastify, option
   done()
 }
 
-export const fastifyProcessing = fp(plugin, { fastify: '5.x', name: 'fastify-processing' })
-export default fastifyProcessing
+const plugin: FastifyPluginCallback<FastifyProcessingOptions> = fp(fastifyProcessing, { fastify: '5.x', name: 'fastify-processing' })
+export { plugin as fastifyProcessing }
+export default plugin
 // `require('fastify-processing')` loads dist/index.cjs (cjs/), which returns the plugin itself.
 export type { FastifyProcessingOptions, ProcessingRouteOptions, ProcessingHeaders, Behind, PathRule, ProbeOptions, SentMessage, WithheldMessage, WithheldReason }

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyReply, onRequestHookHandler, onSendHookH
 import { sentChannel, withheldChannel, type SentMessage, type WithheldMessage, type WithheldReason } from './channels.js'
 import { decide } from './gate.js'
 import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
-import type { Resolved } from './options.js'
+import type { RouteSettings } from './options.js'
 import { Scheduler, Slot } from './scheduler.js'
 import { switching, transportFor, type Transport } from './transport.js'
 
@@ -26,9 +26,9 @@ declare module 'fastify' {
  */
 export interface RouteBox {
   /** The automatic 102s' options; null when the route does not take part. */
-  options: Resolved | null
+  options: RouteSettings | null
   /** `reply.processing()`'s options; null when the route opted out with `processing: false`. */
-  manual: Resolved | null
+  manual: RouteSettings | null
   /** Whether the hooks are on the route. */
   hooked: boolean
 }
@@ -56,7 +56,7 @@ class RequestState extends Slot {
   // The request is reached through reply.request: a field of its own would be 8 bytes more per waiting request.
   constructor (
     readonly reply: FastifyReply,
-    readonly options: Resolved,
+    readonly options: RouteSettings,
     readonly transport: Transport
   ) {
     super()
@@ -81,7 +81,7 @@ function send (state: RequestState, headers: InterimHeaders, manual: boolean): b
     (state.sent === 0 && (!transport.received(request.raw) || switching(request.raw)))) return false
   // Where the route has a handlerTimeout, Fastify made the signal already (reading it costs nothing
   // then); once it aborts, the 503 is on its way, and a 102 now would only delay it.
-  if (options.deadline > 0 && request.signal.aborted) return withhold(state, 'deadline', null)
+  if (options.handlerTimeout > 0 && request.signal.aborted) return withhold(state, 'deadline', null)
   if (state.limit === UNASKED) {
     const decision = decide(request, options)
     state.limit = decision.limit
@@ -104,7 +104,7 @@ function send (state: RequestState, headers: InterimHeaders, manual: boolean): b
   if (sentChannel.hasSubscribers) {
     sentChannel.publish({ request, reply, route: options.route, sent: state.sent, manual, bytes } satisfies SentMessage)
   }
-  if (logs(request.log, 'trace')) {
+  if (isLevelEnabled(request.log, 'trace')) {
     request.log.trace({ processingSent: state.sent, manual, headers: headers.map(([name]) => name) }, 'fastify-processing: 102 Processing sent')
   }
   return true
@@ -114,7 +114,7 @@ function send (state: RequestState, headers: InterimHeaders, manual: boolean): b
  * Whether `log` writes at `level`: building a line costs more than the bookkeeping around it, on every
  * 102 and on every opted-in request that ends. Loggers without isLevelEnabled say their level.
  */
-function logs (log: FastifyBaseLogger, level: 'trace' | 'debug'): boolean {
+function isLevelEnabled (log: FastifyBaseLogger, level: 'trace' | 'debug'): boolean {
   const l = log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }
   return typeof l.isLevelEnabled === 'function' ? l.isLevelEnabled(level) : l.level === 'trace' || l.level === level
 }
@@ -142,9 +142,10 @@ function fire (slot: Slot, now: number): void {
 }
 
 /** The one schedule of every waiting request in this process. */
-const scheduler = new Scheduler(fire)
+export const scheduler = new Scheduler(fire)
 
-function stop (state: RequestState): void {
+/** Ends one request's 102s: out of the schedule, and no more. */
+export function stop (state: RequestState): void {
   scheduler.remove(state)
   state.limit = ENDED
 }
@@ -156,10 +157,11 @@ function stop (state: RequestState): void {
 function onResponseClose (this: RequestState): void {
   stop(this)
   const log = this.reply.request.log
-  if (logs(log, 'debug')) log.debug({ processingSent: this.sent }, 'fastify-processing: response closed')
+  if (isLevelEnabled(log, 'debug')) log.debug({ processingSent: this.sent }, 'fastify-processing: response closed')
 }
 
-function start (reply: FastifyReply, options: Resolved, transport: Transport): RequestState {
+/** Starts one request's 102s: its state on the reply, and its first 102 in the schedule. */
+export function start (reply: FastifyReply, options: RouteSettings, transport: Transport): RequestState {
   const state = new RequestState(reply, options, transport)
   reply[kState] = state
   // The threshold counts from the request's arrival, which Fastify timed (elapsedTime) if anything asked
@@ -198,7 +200,7 @@ function append<T> (hooks: Hooks<T>, hook: T): T[] {
  * hooks only a route that takes part; a later, inner registration replaces the box's options. Returns
  * the box, whose options say which registration has the route.
  */
-export function claimRoute (route: RouteOptions, options: Resolved | null, manual: Resolved | null): RouteBox {
+export function claimRoute (route: RouteOptions, options: RouteSettings | null, manual: RouteSettings | null): RouteBox {
   const config = (route.config ?? {}) as Record<symbol, RouteBox | undefined>
   let box = Object.hasOwn(config, kRoute) ? config[kRoute] as RouteBox : undefined
   if (box === undefined) {
@@ -218,7 +220,7 @@ export function claimRoute (route: RouteOptions, options: Resolved | null, manua
 }
 
 /** `reply.processing(headers?)`: one 102 now, under the same rules as the automatic ones. */
-export function manualProcessing (defaults: Resolved): (this: FastifyReply, headers?: ProcessingHeaders) => boolean {
+export function manualProcessing (defaults: RouteSettings): (this: FastifyReply, headers?: ProcessingHeaders) => boolean {
   return function processing (this: FastifyReply, headers?: ProcessingHeaders): boolean {
     const interim = headers === undefined ? NO_HEADERS : interimHeaders(headers)
     let state = this[kState]
@@ -250,11 +252,5 @@ export function sentCount (this: FastifyReply): number {
 export function release (): void {
   scheduler.release()
 }
-
-/**
- * The one internal entry that tests and benchmarks drive below the HTTP layer: the process's schedule,
- * and one request's start and stop. Not part of the package's API.
- */
-export const internals = { scheduler, start, stop }
 
 export type { RequestState }

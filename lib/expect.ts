@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
+import { FST_PROCESSING_EXPECT_UNREACHED, logCode } from './errors.js'
 
 const kInstalled = Symbol.for('fastify-processing.checkExpectation')
 const TOKENS = /\s*,\s*/
@@ -47,8 +48,7 @@ export function acceptOnEveryServer (fastify: Listening): void {
   const reached = 1 + (bindings?.length ?? 0)
   const addresses = fastify.addresses()
   if (addresses.length > reached) {
-    fastify.log.warn({ code: 'FST_PROCESSING_EXPECT_UNREACHED', addresses },
-      `fastify-processing: Fastify listens on ${addresses.length} addresses but only ${reached} of its servers could be reached, so Expect: 102-processing gets 417 on the others: listen on a single host (e.g. '127.0.0.1' or '::1') instead of 'localhost'`)
+    logCode(fastify.log, FST_PROCESSING_EXPECT_UNREACHED, { addresses }, addresses.length, reached)
   }
 }
 

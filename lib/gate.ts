@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { Resolved } from './options.js'
+import { FST_PROCESSING_PAST_PROXY_DEADLINE, FST_PROCESSING_PROXY_WITHHELD, FST_PROCESSING_RULE_NOT_BOOLEAN, FST_PROCESSING_RULE_THREW, handlerTimeoutIs, logCode, type LoggedCode } from './errors.js'
+import type { RouteSettings } from './options.js'
 import { proxySigns, type PeerRule } from './peers.js'
 
 /** How many 102s one request may get, and why that is fewer than its route's `limit`. */
@@ -19,14 +20,14 @@ const EXPECT_102 = /(?:^|,)\s*102-processing\s*(?:,|$)/i
 // Per process, as the issue of a deployment is: one line per kind of sign says what to declare.
 const warnedSigns = new Set<string>()
 // Per route: a `when` or rule that fails fails the same way for every request.
-const warnedRoutes = new WeakMap<Resolved, Set<string>>()
+const warnedRoutes = new WeakMap<RouteSettings, Set<string>>()
 
-function warnRoute (request: FastifyRequest, options: Resolved, err: unknown, code: string, message: string): void {
+function warnRoute<Values extends unknown[]> (request: FastifyRequest, options: RouteSettings, fields: Record<string, unknown>, declared: LoggedCode<'warn', Values>, ...values: Values): void {
   let codes = warnedRoutes.get(options)
   if (codes === undefined) warnedRoutes.set(options, codes = new Set())
-  if (codes.has(code)) return
-  codes.add(code)
-  request.log.warn({ err, code, route: options.route }, `fastify-processing: ${message} (logged once per route)`)
+  if (codes.has(declared.code)) return
+  codes.add(declared.code)
+  logCode(request.log, declared, { ...fields, route: options.route }, ...values)
 }
 
 /** Whether a header name is on a list where `'x-forwarded-*'` stands for a prefix. */
@@ -62,18 +63,18 @@ function named (asker: PeerRule | string): string {
  * the answer that sends fewer 102s, `fallback`, which `meaning` puts in words for the warning. `asker` is
  * the peer row, or the question's name.
  */
-function ask (request: FastifyRequest, options: Resolved, question: (request: FastifyRequest) => unknown, asker: PeerRule | string, fallback: boolean, meaning: string): boolean {
+function ask (request: FastifyRequest, options: RouteSettings, question: (request: FastifyRequest) => unknown, asker: PeerRule | string, fallback: boolean, meaning: string): boolean {
   let answer: unknown
   try {
     answer = question(request)
   } catch (err) {
-    warnRoute(request, options, err, 'FST_PROCESSING_RULE_THREW', `${named(asker)} threw, so ${meaning}`)
+    warnRoute(request, options, { err }, FST_PROCESSING_RULE_THREW, named(asker), meaning)
     return fallback
   }
   if (typeof answer === 'boolean') return answer
   // A promise is truthy: taken as a yes it would send 102s its author meant to refuse.
-  warnRoute(request, options, undefined, 'FST_PROCESSING_RULE_NOT_BOOLEAN',
-    `${named(asker)} must return true or false synchronously, returned ${typeof answer === 'object' && answer !== null ? answer.constructor.name : typeof answer}, so ${meaning}`)
+  warnRoute(request, options, {}, FST_PROCESSING_RULE_NOT_BOOLEAN,
+    named(asker), typeof answer === 'object' && answer !== null ? answer.constructor.name : typeof answer, meaning)
   return fallback
 }
 
@@ -81,8 +82,7 @@ function withheldForSigns (request: FastifyRequest, signs: readonly string[]): v
   const kinds = [...new Set(signs.map((name) => listed(name, proxySigns) as string))].filter((kind) => !warnedSigns.has(kind))
   if (kinds.length === 0) return
   for (const kind of kinds) warnedSigns.add(kind)
-  request.log.warn({ code: 'FST_PROCESSING_PROXY_WITHHELD', headers: signs, kinds },
-    `fastify-processing: a request came through a proxy the plugin cannot identify (it carries ${signs.join(', ')}), so it gets no 102: nginx, Kong and ingress-nginx take a 102 as the final response. If every proxy in front of the app passes 102s, say so with the plugin option behind, e.g. register(fastifyProcessing, { behind: 'haproxy' }) ('cloudflare', 'traefik', 'probed' after npx fastify-processing probe, or a rule (request) => boolean). Logged once per process for ${kinds.join(', ')}`)
+  logCode(request.log, FST_PROCESSING_PROXY_WITHHELD, { headers: signs, kinds }, signs.join(', '), kinds.join(', '))
 }
 
 /**
@@ -91,7 +91,7 @@ function withheldForSigns (request: FastifyRequest, signs: readonly string[]): v
  * user's function never runs for a request that gets nothing anyway. `quiet`: a question asked to report
  * the policy (the probe), not to withhold, says nothing about proxy signs.
  */
-export function decide (request: FastifyRequest, options: Resolved, quiet = false): Decision {
+export function decide (request: FastifyRequest, options: RouteSettings, quiet = false): Decision {
   if (options.requireExpect && !EXPECT_102.test(request.headers.expect ?? '')) {
     return { limit: 0, reason: 'requireExpect', peer: null, signs: NO_SIGNS }
   }
@@ -137,9 +137,10 @@ export function decide (request: FastifyRequest, options: Resolved, quiet = fals
 
 // A proxy that wants the final response within a fixed time of the first 102 turns a longer handler into
 // its own error page: said once per route, with the setting that avoids it.
-function finalWithin (request: FastifyRequest, options: Resolved, rule: PeerRule): void {
+function finalWithin (request: FastifyRequest, options: RouteSettings, rule: PeerRule): void {
   const within = rule.finalWithin
-  if (within === undefined || (options.deadline > 0 && options.deadline <= options.threshold + within)) return
-  warnRoute(request, options, undefined, 'FST_PROCESSING_PAST_PROXY_DEADLINE',
-    `route ${options.route} came through ${rule.name}, which wants the final response within ${within} ms of the first 102, but ${options.deadline === 0 ? 'the route has no handlerTimeout' : `its handlerTimeout is ${options.deadline} ms`}: set handlerTimeout to at most threshold + ${within} ms (${options.threshold + within})`)
+  const { route, threshold, handlerTimeout } = options
+  if (within === undefined || (handlerTimeout > 0 && handlerTimeout <= threshold + within)) return
+  warnRoute(request, options, { behind: rule.name, handlerTimeout }, FST_PROCESSING_PAST_PROXY_DEADLINE,
+    route, rule.name, within, handlerTimeoutIs(handlerTimeout), threshold + within)
 }

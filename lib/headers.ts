@@ -1,4 +1,4 @@
-import { FST_PROCESSING_INVALID_HEADER, show } from './errors.js'
+import { FST_PROCESSING_INVALID_HEADER, describeValue } from './errors.js'
 
 /** Headers for one interim response, e.g. `{ progress: '42/100' }`. */
 export type ProcessingHeaders = Record<string, string | number | ReadonlyArray<string | number>>
@@ -24,21 +24,21 @@ const FORBIDDEN = new Set([
  */
 export function interimHeaders (headers: unknown): InterimHeaders {
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
-    throw new FST_PROCESSING_INVALID_HEADER('argument', 'must be an object of header names to values', show(headers))
+    throw new FST_PROCESSING_INVALID_HEADER('argument', 'must be an object of header names to values', describeValue(headers))
   }
   const out: InterimHeaders = []
   for (const [rawName, value] of Object.entries(headers)) {
     if (!TOKEN.test(rawName)) {
-      throw new FST_PROCESSING_INVALID_HEADER(show(rawName), 'is not a valid header name', show(rawName))
+      throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'is not a valid header name', describeValue(rawName))
     }
     const name = rawName.toLowerCase()
     if (FORBIDDEN.has(name)) {
-      throw new FST_PROCESSING_INVALID_HEADER(show(rawName), 'frames the connection and is not allowed on a 102', show(value))
+      throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'frames the connection and is not allowed on a 102', describeValue(value))
     }
     const values = Array.isArray(value) ? value : [value]
     for (const v of values) {
       if ((typeof v !== 'string' && typeof v !== 'number') || INVALID_VALUE.test(String(v))) {
-        throw new FST_PROCESSING_INVALID_HEADER(show(rawName), 'must be a string or number without CR, LF or NUL', show(value))
+        throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'must be a string or number without CR, LF or NUL', describeValue(value))
       }
     }
     out.push([name, values.map(String)])

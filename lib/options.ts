@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } from './errors.js'
+import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, describeValue } from './errors.js'
 import { knownPaths, knownPeers, type PathName, type PeerRule } from './peers.js'
 import { MAX_DELAY } from './scheduler.js'
 
@@ -81,8 +81,11 @@ export interface Hop {
   readonly rule: PathRule | null
 }
 
-/** Everything one request's 102s need, validated and merged once: per route, or for the plugin's defaults. */
-export interface Resolved {
+/**
+ * A route's options, validated and merged with the plugin's once, at route declaration: everything one
+ * request's 102s need. The plugin's defaults have the same shape.
+ */
+export interface RouteSettings {
   readonly threshold: number
   readonly interval: number
   readonly limit: number
@@ -95,7 +98,7 @@ export interface Resolved {
   /** `METHOD /url`, for logs; `'*'` for the plugin's defaults. */
   readonly route: string
   /** The route's handlerTimeout where Fastify has one (>= 5.8), 0 otherwise: past it, `request.signal` aborts. */
-  readonly deadline: number
+  readonly handlerTimeout: number
 }
 
 const ROUTE_KEYS = ['threshold', 'interval', 'limit', 'interimBytes', 'requireExpect', 'when', 'peers', 'behind'] as const
@@ -103,7 +106,7 @@ const PLUGIN_KEYS = [...ROUTE_KEYS, 'global', 'probe'] as const
 // Fastify passes its own register options through to the plugin; they are not ours to refuse.
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers']
 
-const DEFAULTS: Resolved = {
+const DEFAULTS: RouteSettings = {
   threshold: 1000,
   interval: 5000,
   limit: 100,
@@ -113,7 +116,7 @@ const DEFAULTS: Resolved = {
   peers: knownPeers,
   behind: null,
   route: '*',
-  deadline: 0
+  handlerTimeout: 0
 }
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
@@ -122,24 +125,30 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
-function checkKeys (where: string, prefix: string, value: Record<string, unknown>, known: readonly string[], ignored: readonly string[] = []): void {
+/**
+ * An object of options (the plugin's, a route's `config.processing`, `probe`): a plain object whose every
+ * key is known, or one of `ignored`; unknown keys are named with `prefix`.
+ */
+export function readOptionObject (where: string, name: string, value: unknown, expected: string, prefix: string, known: readonly string[], ignored: readonly string[] = []): Record<string, unknown> {
+  if (!isPlainObject(value)) throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, describeValue(value))
   for (const key of Object.keys(value)) {
     if (!known.includes(key) && !ignored.includes(key)) throw new FST_PROCESSING_UNKNOWN_OPTION(where, prefix + key, known.join(', '))
-  }
-}
-
-/** An integer from `min` to `max`, or the fallback when absent. */
-export function integer (where: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new FST_PROCESSING_INVALID_OPTION(where, name, `an integer from ${min} to ${max}`, show(value))
   }
   return value
 }
 
-function flag (where: string, name: string, value: unknown, fallback: boolean): boolean {
+/** An integer from `min` to `max`, or the fallback when absent. */
+export function readInteger (where: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new FST_PROCESSING_INVALID_OPTION(where, name, 'a boolean', show(value))
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FST_PROCESSING_INVALID_OPTION(where, name, `an integer from ${min} to ${max}`, describeValue(value))
+  }
+  return value
+}
+
+function readFlag (where: string, name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new FST_PROCESSING_INVALID_OPTION(where, name, 'a boolean', describeValue(value))
   return value
 }
 
@@ -147,19 +156,19 @@ function flag (where: string, name: string, value: unknown, fallback: boolean): 
 // would let a 102 go out after the final response.
 function syncFunction (where: string, name: string, value: unknown, expected: string): void {
   if (typeof value !== 'function' || value.constructor.name === 'AsyncFunction') {
-    throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, show(value))
+    throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, describeValue(value))
   }
 }
 
 function peerRules (where: string, name: string, value: unknown, fallback: readonly PeerRule[]): readonly PeerRule[] {
   if (value === undefined) return fallback
-  if (!Array.isArray(value)) throw new FST_PROCESSING_INVALID_OPTION(where, name, 'an array of peer rules', show(value))
+  if (!Array.isArray(value)) throw new FST_PROCESSING_INVALID_OPTION(where, name, 'an array of peer rules', describeValue(value))
   value.forEach((rule: unknown, i) => {
     const ok = isPlainObject(rule) && typeof rule.name === 'string' && typeof rule.match === 'function' &&
       typeof rule.limit === 'number' && (Number.isInteger(rule.limit) || rule.limit === Infinity) && rule.limit >= 0 &&
       (rule.adds === undefined || (Array.isArray(rule.adds) && rule.adds.every((h) => typeof h === 'string')))
     if (!ok) {
-      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, '{ name: string, match: (request) => boolean, limit: integer >= 0 or Infinity, adds?: string[] }', show(rule))
+      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, '{ name: string, match: (request) => boolean, limit: integer >= 0 or Infinity, adds?: string[] }', describeValue(rule))
     }
   })
   return Object.freeze([...value])
@@ -167,11 +176,11 @@ function peerRules (where: string, name: string, value: unknown, fallback: reado
 
 const PATH_NAMES = Object.keys(knownPaths).map((n) => `'${n}'`).join(', ')
 
-function hops (where: string, name: string, value: unknown, fallback: readonly Hop[] | null): readonly Hop[] | null {
+function readBehind (where: string, name: string, value: unknown, fallback: readonly Hop[] | null): readonly Hop[] | null {
   if (value === undefined) return fallback
   const list: unknown[] = Array.isArray(value) ? value : [value]
   const expected = `one of ${PATH_NAMES}, a function (request) => boolean, or an array of them (nginx, Varnish and Apache Traffic Server take a 102 as final: no declaration makes them safe)`
-  if (list.length === 0) throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, show(value))
+  if (list.length === 0) throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, describeValue(value))
   return Object.freeze(list.map((hop, i): Hop => {
     const at = Array.isArray(value) ? `${name}[${i}]` : name
     if (typeof hop === 'string' && Object.hasOwn(knownPaths, hop)) {
@@ -183,25 +192,25 @@ function hops (where: string, name: string, value: unknown, fallback: readonly H
   }))
 }
 
-function merge (where: string, prefix: string, value: Record<string, unknown>, base: Resolved, route: string, deadline: number): Resolved {
+function merge (where: string, prefix: string, value: Record<string, unknown>, base: RouteSettings, route: string, handlerTimeout: number): RouteSettings {
   if (value.when !== undefined) syncFunction(where, prefix + 'when', value.when, 'a synchronous function (request) => boolean')
   return Object.freeze({
-    threshold: integer(where, prefix + 'threshold', value.threshold, base.threshold, 1, MAX_DELAY),
-    interval: integer(where, prefix + 'interval', value.interval, base.interval, 1, MAX_DELAY),
-    limit: integer(where, prefix + 'limit', value.limit, base.limit, 1, Number.MAX_SAFE_INTEGER),
-    interimBytes: integer(where, prefix + 'interimBytes', value.interimBytes, base.interimBytes, 64, Number.MAX_SAFE_INTEGER),
-    requireExpect: flag(where, prefix + 'requireExpect', value.requireExpect, base.requireExpect),
-    when: (value.when as Resolved['when'] | undefined) ?? base.when,
+    threshold: readInteger(where, prefix + 'threshold', value.threshold, base.threshold, 1, MAX_DELAY),
+    interval: readInteger(where, prefix + 'interval', value.interval, base.interval, 1, MAX_DELAY),
+    limit: readInteger(where, prefix + 'limit', value.limit, base.limit, 1, Number.MAX_SAFE_INTEGER),
+    interimBytes: readInteger(where, prefix + 'interimBytes', value.interimBytes, base.interimBytes, 64, Number.MAX_SAFE_INTEGER),
+    requireExpect: readFlag(where, prefix + 'requireExpect', value.requireExpect, base.requireExpect),
+    when: (value.when as RouteSettings['when'] | undefined) ?? base.when,
     peers: peerRules(where, prefix + 'peers', value.peers, base.peers),
-    behind: hops(where, prefix + 'behind', value.behind, base.behind),
+    behind: readBehind(where, prefix + 'behind', value.behind, base.behind),
     route,
-    deadline
+    handlerTimeout
   })
 }
 
 /** The plugin's options, validated: its defaults for every route, and whether every route opts in. */
 export interface PluginOptions {
-  readonly defaults: Resolved
+  readonly defaults: RouteSettings
   readonly global: boolean
 }
 
@@ -209,25 +218,21 @@ export interface PluginOptions {
 export function pluginOptions (options: unknown): PluginOptions {
   const where = 'fastify-processing options'
   // Fastify passes {} when register() gets no options.
-  if (!isPlainObject(options)) throw new FST_PROCESSING_INVALID_OPTION(where, 'options', 'an object', show(options))
-  checkKeys(where, '', options, PLUGIN_KEYS, FASTIFY_KEYS)
-  return { defaults: merge(where, '', options, DEFAULTS, '*', 0), global: flag(where, 'global', options.global, false) }
+  const given = readOptionObject(where, 'options', options, 'an object', '', PLUGIN_KEYS, FASTIFY_KEYS)
+  return { defaults: merge(where, '', given, DEFAULTS, '*', 0), global: readFlag(where, 'global', given.global, false) }
 }
 
 /**
  * Resolves one route's `config.processing` against the plugin's options, once, at route declaration.
  * Returns null when the route does not take part, so that it carries no hook at all.
  */
-export function routeOptions (plugin: PluginOptions, config: unknown, route: string, deadline = 0): Resolved | null {
+export function routeOptions (plugin: PluginOptions, config: unknown, route: string, handlerTimeout = 0): RouteSettings | null {
   const where = `route ${route}`
   if (config === undefined) config = plugin.global
   if (config === false) return null
-  if (config === true) return merge(where, '', {}, plugin.defaults, route, deadline)
-  if (!isPlainObject(config)) {
-    throw new FST_PROCESSING_INVALID_OPTION(where, 'config.processing', 'true, false or an options object', show(config))
-  }
-  checkKeys(where, 'config.processing.', config, ROUTE_KEYS)
-  return merge(where, 'config.processing.', config, plugin.defaults, route, deadline)
+  if (config === true) return merge(where, '', {}, plugin.defaults, route, handlerTimeout)
+  const given = readOptionObject(where, 'config.processing', config, 'true, false or an options object', 'config.processing.', ROUTE_KEYS)
+  return merge(where, 'config.processing.', given, plugin.defaults, route, handlerTimeout)
 }
 
 /**
@@ -235,7 +240,7 @@ export function routeOptions (plugin: PluginOptions, config: unknown, route: str
  * otherwise, and none when it opted out with `processing: false`: that is the switch for a path whose
  * peers break on 102, and a helper deep in shared code must not undo it.
  */
-export function manualOptions (plugin: PluginOptions, config: unknown, resolved: Resolved | null, route: string, deadline: number): Resolved | null {
+export function manualOptions (plugin: PluginOptions, config: unknown, resolved: RouteSettings | null, route: string, handlerTimeout: number): RouteSettings | null {
   if (resolved !== null) return resolved
-  return config === false ? null : merge(`route ${route}`, '', {}, plugin.defaults, route, deadline)
+  return config === false ? null : merge(`route ${route}`, '', {}, plugin.defaults, route, handlerTimeout)
 }

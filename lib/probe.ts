@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { FST_PROCESSING_INVALID_OPTION, FST_PROCESSING_UNKNOWN_OPTION, show } from './errors.js'
+import { FST_PROCESSING_INVALID_OPTION, describeValue } from './errors.js'
 import { decide } from './gate.js'
-import { integer } from './options.js'
+import { readInteger, readOptionObject } from './options.js'
 import { switching, transportFor } from './transport.js'
 
 export interface ResolvedProbe {
@@ -33,29 +33,22 @@ const sha256 = (value: string): Buffer => createHash('sha256').update(value).dig
 /** Validates the `probe` option at registration; null when it is absent (the probe is off). */
 export function probeOptions (value: unknown): ResolvedProbe | null {
   if (value === undefined) return null
-  const proto = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined
-  if (proto !== Object.prototype && proto !== null) {
-    throw new FST_PROCESSING_INVALID_OPTION(WHERE, 'probe', '{ path, token } or absent', show(value))
-  }
-  const probe = value as Record<string, unknown>
-  for (const key of Object.keys(probe)) {
-    if (!KEYS.includes(key)) throw new FST_PROCESSING_UNKNOWN_OPTION(WHERE, `probe.${key}`, KEYS.join(', '))
-  }
+  const probe = readOptionObject(WHERE, 'probe', value, '{ path, token } or absent', 'probe.', KEYS)
   const { path, token } = probe
   if (typeof path !== 'string' || !/^\/[^?#\s]*$/.test(path)) {
-    throw new FST_PROCESSING_INVALID_OPTION(WHERE, 'probe.path', 'a path starting with "/", without query or spaces', show(path))
+    throw new FST_PROCESSING_INVALID_OPTION(WHERE, 'probe.path', 'a path starting with "/", without query or spaces', describeValue(path))
   }
   if (typeof token !== 'string' || token.length < MIN_TOKEN) {
     // The token itself is never echoed: an error message ends up in logs.
-    const received = typeof token === 'string' ? `a string of ${token.length} characters` : show(token)
+    const received = typeof token === 'string' ? `a string of ${token.length} characters` : describeValue(token)
     throw new FST_PROCESSING_INVALID_OPTION(WHERE, 'probe.token', `a string of at least ${MIN_TOKEN} characters`, received)
   }
   return {
     path,
     digest: sha256(token),
-    maxCount: integer(WHERE, 'probe.maxCount', probe.maxCount, 100, 1, 10_000),
-    maxTime: integer(WHERE, 'probe.maxTime', probe.maxTime, 600_000, 1000, 3_600_000),
-    maxConcurrent: integer(WHERE, 'probe.maxConcurrent', probe.maxConcurrent, 4, 1, 64)
+    maxCount: readInteger(WHERE, 'probe.maxCount', probe.maxCount, 100, 1, 10_000),
+    maxTime: readInteger(WHERE, 'probe.maxTime', probe.maxTime, 600_000, 1000, 3_600_000),
+    maxConcurrent: readInteger(WHERE, 'probe.maxConcurrent', probe.maxConcurrent, 4, 1, 64)
   }
 }
 
@@ -79,7 +72,7 @@ function parse (query: Record<string, unknown>, probe: ResolvedProbe): Asked | s
       continue
     }
     const n = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN
-    if (!(n >= min && n <= max)) return `${key} must be an integer from ${min} to ${max}, received ${show(raw)}`
+    if (!(n >= min && n <= max)) return `${key} must be an integer from ${min} to ${max}, received ${describeValue(raw)}`
     asked[key] = n
   }
   const { count, interval, hold } = asked as Asked
@@ -89,7 +82,7 @@ function parse (query: Record<string, unknown>, probe: ResolvedProbe): Asked | s
   return { count, interval, hold }
 }
 
-function seen (headers: FastifyRequest['headers']): Record<string, unknown> {
+function redactHeaders (headers: FastifyRequest['headers']): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(headers)) out[name] = REDACTED.has(name) ? '[redacted]' : value
   return out
@@ -175,7 +168,7 @@ async function measure (request: FastifyRequest, reply: FastifyReply, asked: Ask
     sent,
     stopped,
     elapsed: since(),
-    headers: seen(request.headers),
+    headers: redactHeaders(request.headers),
     policy: { ...decision, sends: decision.limit > 0 }
   }
 }

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 
 /**
@@ -36,12 +35,6 @@ interface Lane {
   /** How early a slot of this lane may fire to share a wake-up with one due before it. */
   window: number
 }
-
-/**
- * One message per slice, for benchmarks and diagnostics: `{ start, end, fired }` (performance.now() ms,
- * slots handed out). Published only while someone subscribes, so it costs one property read otherwise.
- */
-export const sliceChannel = channel('fastify-processing:scheduler-slice')
 
 // Longest run of writes before the loop gets a turn: well inside a 20 ms loop-delay budget.
 const SLICE_MS = 5
@@ -174,26 +167,21 @@ export class Scheduler {
     this.busy = true
     const start = performance.now()
     let now = start
-    let fired = 0
     let slot = this.due(start)
     while (slot !== null) {
       this.remove(slot)
       this.fire(slot, now)
-      fired++
       slot = this.due(start)
       if (slot === null) break
       now = performance.now()
       if (now - start >= SLICE_MS) {
-        if (sliceChannel.hasSubscribers) sliceChannel.publish({ start, end: now, fired })
         // Not unref()'d: an unref'd immediate does not wake the loop, which then sleeps until the next timer.
         setImmediate(this.run)
         return
       }
     }
-    const end = performance.now()
-    if (sliceChannel.hasSubscribers) sliceChannel.publish({ start, end, fired })
     this.busy = false
     const next = this.earliest()
-    if (next !== null) this.arm(next.due, end)
+    if (next !== null) this.arm(next.due, performance.now())
   }
 }

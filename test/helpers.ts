@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import processing, { type FastifyProcessingOptions } from '../index.js'
-import { internals } from '../lib/emitter.js'
+import { scheduler } from '../lib/emitter.js'
 
 export { sleep }
 
@@ -136,7 +136,7 @@ createHook({
  */
 export async function waiting (): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve))
-  return internals.scheduler.size
+  return scheduler.size
 }
 
 /** The plugin's timers alive now: armed and neither fired nor cleared. */

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify'
 import http from 'node:http'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { internals } from '../lib/emitter.js'
+import { scheduler } from '../lib/emitter.js'
 import { abandonedRequest, liveTimers, outlivedRoute, rawExchange, request, serve, sleep, statusLines, until, waiting } from './helpers.js'
 
 const GET = (path: string, version = '1.1'): string => `GET ${path} HTTP/${version}\r\nHost: x\r\n\r\n`
@@ -318,7 +318,7 @@ t.test('our timer never holds the process open, and app.close() leaves nothing b
   let refd: boolean | undefined
   const { app, port } = await serve(t, { threshold: 10_000 }, (app) => {
     app.get('/slow', { config: { processing: true } }, async (_req, reply) => {
-      refd = (internals.scheduler as unknown as { timer: NodeJS.Timeout | null }).timer?.hasRef()
+      refd = (scheduler as unknown as { timer: NodeJS.Timeout | null }).timer?.hasRef()
       await sleep(50)
       return 'ok'
     })

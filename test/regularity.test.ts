@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { internals, kState, type RequestState } from '../lib/emitter.js'
+import { kState, scheduler, start, stop, type RequestState } from '../lib/emitter.js'
 import { pluginOptions, routeOptions } from '../lib/options.js'
 import type { Transport } from '../lib/transport.js'
 
@@ -43,14 +43,14 @@ t.test('a slow wave does not shorten or stretch the next gap: 102s are counted f
     const raw = new EventEmitter()
     const request = { raw: { headers: {} }, headers: {}, log } as unknown as FastifyRequest
     const reply = { raw, sent: false, request, elapsedTime: 0, [kState]: null } as unknown as FastifyReply
-    const state = internals.start(reply, options, transport)
+    const state = start(reply, options, transport)
     Object.assign(raw, { state })
     states.push(state)
   }
   const bothSent = (): boolean => [...writes.values()].filter((w) => w.length === 2).length === n
   for (let waited = 0; waited < 2000 && !bothSent(); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-  for (const s of states) internals.stop(s)
-  t.equal(internals.scheduler.size, 0)
+  for (const s of states) stop(s)
+  t.equal(scheduler.size, 0)
   const both = [...writes.entries()].filter(([, w]) => w.length === 2)
   t.equal(both.length, n, 'every request got both 102s')
   const sorted = (list: number[]): number[] => list.sort((a, b) => a - b)
