@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { probePath, type Result } from './probe.js'
 
@@ -15,6 +16,7 @@ endpoint (the plugin's \`probe: { path, token }\` option).
   --max <n>          the highest count tried (default 100, the plugin's default limit)
   --timeout <ms>     how long one request may take beyond what it asked for (default 30000)
   --json             print the result as JSON
+  --version          print the version and exit
 
 Exit codes: 0 safe, 1 unsafe or limited, 2 unreachable, 64 usage.`
 
@@ -23,7 +25,7 @@ function usage (problem: string): never {
   process.exit(64)
 }
 
-function integer (name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+function readInteger (name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
   const n = /^\d+$/.test(value) ? Number(value) : NaN
   if (!(n >= min && n <= max)) usage(`--${name} must be an integer from ${min} to ${max}, received ${JSON.stringify(value)}`)
@@ -73,7 +75,8 @@ async function main (argv: string[]): Promise<number> {
         max: { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false }
       }
     })
   } catch (err) {
@@ -82,6 +85,12 @@ async function main (argv: string[]): Promise<number> {
   const { values, positionals } = parsed
   if (values.help) {
     process.stdout.write(`${USAGE}\n`)
+    return 0
+  }
+  if (values.version) {
+    // Read when asked, from the package this file ships in (dist/bin/ → the package's root).
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(`${pkg.version}\n`)
     return 0
   }
   const [command, address, ...extra] = positionals
@@ -101,10 +110,10 @@ async function main (argv: string[]): Promise<number> {
     token,
     http2: values.http2,
     insecure: values.insecure,
-    hold: values.hold === undefined ? null : integer('hold', values.hold, 0, 100, 3_600_000),
-    interval: integer('interval', values.interval, 25, 10, 60_000),
-    max: integer('max', values.max, 100, 1, 10_000),
-    timeout: integer('timeout', values.timeout, 30_000, 100, 3_600_000),
+    hold: values.hold === undefined ? null : readInteger('hold', values.hold, 0, 100, 3_600_000),
+    interval: readInteger('interval', values.interval, 25, 10, 60_000),
+    max: readInteger('max', values.max, 100, 1, 10_000),
+    timeout: readInteger('timeout', values.timeout, 30_000, 100, 3_600_000),
     progress: (line) => process.stderr.write(`${line}\n`)
   })
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : table(result))

@@ -85,6 +85,9 @@ try {
   check(unexpected.length === 0, `the tarball ships only dist/, README.md, CHANGELOG.md, LICENSE and package.json${unexpected.length ? ` (also: ${unexpected.join(', ')})` : ''}`)
   const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/bin/fastify-processing.js', 'LICENSE', 'CHANGELOG.md']
   check(entries.every((f) => files.includes(f)), `the tarball has ${entries.join(', ')}`)
+  // The command is run, never imported: declarations for bin/ would only weigh on every install.
+  const binTypes = files.filter((f) => /^dist\/(cjs\/)?bin\/.*\.d\.c?ts$/.test(f))
+  check(binTypes.length === 0, `the tarball ships no declarations for bin/${binTypes.length ? ` (found: ${binTypes.join(', ')})` : ''}`)
 
   run(bin('publint'), ['--strict'])
   check(true, 'publint --strict')
@@ -127,6 +130,13 @@ if (typeof plugin !== 'function' || plugin.default !== plugin || plugin.fastifyP
     help = String(err.stderr ?? err.message)
   }
   check(/^Usage: fastify-processing probe <url>/.test(help), `the installed bin runs (fastify-processing --help)${/^Usage/.test(help) ? '' : `: ${help.trim().split('\n')[0]}`}`)
+  let version = ''
+  try {
+    version = run(join(app, 'node_modules/.bin/fastify-processing'), ['--version'], app).trim()
+  } catch (err) {
+    version = String(err.stderr ?? err.message).trim().split('\n')[0]
+  }
+  check(version === versionOf(root), `the installed bin says its version (fastify-processing --version: ${version})`)
 
   writeFileSync(join(app, 'consumer.ts'), `import Fastify from 'fastify'
 import plugin, { fastifyProcessing, knownPeers, type FastifyProcessingOptions, type PeerRule, type ProcessingRouteOptions } from 'fastify-processing'

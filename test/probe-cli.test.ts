@@ -1,7 +1,8 @@
 // Proves: the built probe command, over HTTP/1.1, HTTPS and HTTP/2, finds caps, prints verdicts and exits with its codes.
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import t from 'tap'
@@ -27,8 +28,11 @@ async function probeServer (t: Test, server: object = {}): Promise<number> {
 
 interface Run { code: number, stdout: string, stderr: string }
 function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return run(BIN, args, env)
+}
+function run (bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr })
     })
   })
@@ -132,4 +136,14 @@ t.test('usage errors: exit 64 with the reason and the usage; --help exits 0', as
   const help = await cli(['--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /Exit codes: 0 safe, 1 unsafe or limited, 2 unreachable, 64 usage/)
+})
+
+t.test('--version prints the version of the package the command ships in, read when asked', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  t.same(await cli(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' })
+  // The same built file under another package.json says that package's version: nothing is baked in.
+  const dir = t.testdir({ 'package.json': JSON.stringify({ type: 'module', version: '9.8.7-other' }), dist: { bin: {} } })
+  for (const file of readdirSync(dirname(BIN))) copyFileSync(join(dirname(BIN), file), join(dir, 'dist/bin', file))
+  const other = await run(join(dir, 'dist/bin/fastify-processing.js'), ['--version'])
+  t.same(other, { code: 0, stdout: '9.8.7-other\n', stderr: '' })
 })
