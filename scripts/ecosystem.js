@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run ecosystem: runs the live ecosystem checks (test/ecosystem/fastify-*.test.ts, one file per Fastify
 // minor, then the other test/ecosystem/*.test.ts, one file per plugin) and prints the matrix as a Markdown table:
-// plugin, installed version, what was checked, result. The README's table is this output.
+// plugin, installed version, what was checked, result. The table in docs/plugins.md is this output.
 // `--json` prints the rows instead. The exit code is tap's: non-zero when a check failed.
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'

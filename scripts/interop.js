@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run interop: measures the compatibility matrix against real peers on loopback and prints it as a
-// Markdown table (the README's compatibility table is this output). `--json` prints the raw rows.
+// Markdown table (the peer matrix in docs/peers.md is this output). `--json` prints the raw rows.
 // Needs a build (dist/) and every peer of .ci/install-peers.sh (plus curl, python3, haproxy and nginx) on PATH.
 import { existsSync } from 'node:fs'
 

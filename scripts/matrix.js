@@ -1,5 +1,5 @@
 // The compatibility matrix, measured live: every cell comes from a request made just now. Used by
-// scripts/interop.js (npm run interop); the README's compatibility table is its output.
+// scripts/interop.js (npm run interop); the peer matrix in docs/peers.md is its output.
 import http from 'node:http'
 import * as undici from 'undici'
 import {

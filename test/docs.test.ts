@@ -1,6 +1,9 @@
-// Proves: every link in the docs lands, and test/README.md maps every part and every test file.
+// Proves: every link in the docs lands, in the checkout and in the packed tarball; test/README.md maps every part and test file.
 // A newcomer reads the README and test/README.md first: a link to a heading that moved, or a test file
-// that the map does not name, sends them nowhere. Only links inside this checkout are followed.
+// that the map does not name, sends them nowhere. Only links inside this checkout are followed. A user
+// reads the README installed from the tarball, where only the shipped files exist: there is no
+// repository to resolve a link against, so a link from a shipped file must land on a shipped file.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,6 +57,27 @@ t.test('every local link in the README, the CHANGELOG, docs/ and test/README.md 
       if (anchor !== null) t.ok(anchors(read(target)).has(anchor), `${file}: (${text}) points at a heading of ${target}`)
     }
   }
+})
+
+t.test('every link in a Markdown file of the packed tarball lands on a shipped file and heading', async (t) => {
+  // The file list `npm pack` would ship, from package.json's "files"; nothing is built or written.
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--loglevel=error'], { cwd: root, encoding: 'utf8' })
+  const [packed] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ files: Array<{ path: string }> }>
+  const shipped = new Set((packed?.files ?? []).map((f) => f.path))
+  const shippedMarkdown = [...shipped].filter((f) => f.endsWith('.md')).sort()
+  t.ok(shippedMarkdown.includes('README.md') && shippedMarkdown.some((f) => f.startsWith('docs/')),
+    `the tarball ships the README and docs/ (Markdown shipped: ${shippedMarkdown.join(', ')})`)
+  for (const file of shippedMarkdown) {
+    for (const { text, target, anchor } of localLinks(file)) {
+      if (!t.ok(shipped.has(target), `${file}: (${text}) points at ${target}, which the tarball ships`)) continue
+      if (anchor !== null) t.ok(anchors(read(target)).has(anchor), `${file}: (${text}) points at a heading of ${target}`)
+    }
+  }
+})
+
+t.test('the README reads in one sitting: at most 400 lines', async (t) => {
+  const lines = read('README.md').split('\n').length
+  t.ok(lines <= 400, `README.md has ${lines} lines`)
 })
 
 t.test('every test file opens with one line saying what it proves', async (t) => {

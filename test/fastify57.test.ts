@@ -28,7 +28,7 @@ t.test('Fastify 5.7: 102s flow, no deadline is assumed, and request.signal is ne
 t.test('Fastify 5.7: a route that sets handlerTimeout (which 5.7 ignores) sends its 102s and never reads request.signal', async (t) => {
   const app = Fastify57() as unknown as FastifyInstance
   await app.register(processing, { threshold: 20, interval: 20, limit: 3 })
-  // The README's "Never stuck" snippet, as plain JavaScript would write it on any Fastify 5.
+  // The "Never stuck" snippet of docs/options.md, as plain JavaScript would write it on any Fastify 5.
   const never = { handlerTimeout: 1500 } as object
   app.get('/slow', { ...never, config: { processing: true } }, async (_req, reply) => {
     await sleep(200)

@@ -1,5 +1,5 @@
-// Proves: the README's "Testing your routes" recipe works as written.
-// The README's "Testing your routes" recipe, run as written (only the import path differs): if the
+// Proves: the "Testing your routes" recipe of docs/api.md works as written.
+// The "Testing your routes" recipe of docs/api.md, run as written (only the import path differs): if the
 // recipe stops working, this test fails.
 import Fastify from 'fastify'
 import t from 'tap'

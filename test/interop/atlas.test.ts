@@ -11,7 +11,7 @@ import { curl, run } from './peers.js'
 
 // The atlas: what the clients and proxies users deploy with do with 102s, measured live (Debian 12's
 // packages, installed by .ci/install-peers.sh). Each known-broken behaviour is pinned, so that a change in
-// a peer, or in the plugin, shows up here. The README's matrix comes from the same probes (npm run interop).
+// a peer, or in the plugin, shows up here. The matrix in docs/peers.md comes from the same probes (npm run interop).
 
 const FAST = { threshold: 50, interval: 50 }
 const recognised = (headers: Record<string, string>): string[] =>
