@@ -25,7 +25,10 @@ declare module 'fastify' {
     /**
      * Sends one 102 Processing now, with optional headers (e.g. `{ progress: '42/100' }`), if the wire
      * rules and the plugin's policy allow it, and restarts the automatic interval. Returns whether it was
-     * written; throws only for invalid headers (FST_PROCESSING_INVALID_HEADER).
+     * written. Throws (FST_PROCESSING_INVALID_HEADER) only for a header name that is not a token or frames
+     * the connection, or a value that is not a string or number; a value with a character outside tab,
+     * space, visible ASCII and bytes 0x80–0xff (Latin-1) leaves its header out of that 102, warned once
+     * per route (FST_PROCESSING_HEADER_VALUE_DROPPED).
      */
     processing (headers?: ProcessingHeaders): boolean
     /** How many 102 Processing responses this request has been sent so far. */

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger, FastifyReply, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
 import { sentChannel, withheldChannel, type SentMessage, type WithheldMessage, type WithheldReason } from './channels.js'
 import { decide } from './gate.js'
-import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
+import { interimHeaders, VALUE_RULE, type InterimHeaders, type ProcessingHeaders } from './headers.js'
 import type { RouteSettings } from './options.js'
 import { Scheduler, Slot } from './scheduler.js'
 import { switching, transportFor, type Transport } from './transport.js'
@@ -219,10 +219,24 @@ export function claimRoute (route: RouteOptions, options: RouteSettings | null, 
   return box
 }
 
+// Routes (by their config object) already warned of a dropped header value: the value comes from data,
+// so the same route would say it on every request.
+const droppedOn = new WeakSet<object>()
+
+/** Says once per route that a header value outside the rule was left out of a 102. */
+function warnDropped (reply: FastifyReply, header: string): void {
+  const { config, url } = reply.request.routeOptions
+  if (droppedOn.has(config)) return
+  droppedOn.add(config)
+  const route = `${reply.request.method} ${url ?? reply.request.url}`
+  reply.log.warn({ code: 'FST_PROCESSING_HEADER_VALUE_DROPPED', route, header },
+    `fastify-processing: route ${route} sent a 102 without its "${header}" header, whose value has a character outside ${VALUE_RULE}; encode such values (e.g. encodeURIComponent) to send them`)
+}
+
 /** `reply.processing(headers?)`: one 102 now, under the same rules as the automatic ones. */
 export function manualProcessing (defaults: RouteSettings): (this: FastifyReply, headers?: ProcessingHeaders) => boolean {
   return function processing (this: FastifyReply, headers?: ProcessingHeaders): boolean {
-    const interim = headers === undefined ? NO_HEADERS : interimHeaders(headers)
+    const interim = headers === undefined ? NO_HEADERS : interimHeaders(headers, (name) => warnDropped(this, name))
     let state = this[kState]
     if (state === null) {
       // A route that did not opt in, and no timer: the options of the registration that saw it declared,

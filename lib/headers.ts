@@ -1,6 +1,11 @@
 import { FST_PROCESSING_INVALID_HEADER, describeValue } from './errors.js'
 
-/** Headers for one interim response, e.g. `{ progress: '42/100' }`. */
+/**
+ * Headers for one interim response, e.g. `{ progress: '42/100' }`. Names are tokens; values are strings or
+ * numbers (or arrays of them) of tab, space, visible ASCII and bytes 0x80–0xff (Latin-1): a value with any
+ * other character (`…`, `€`, emoji, CR, LF, NUL) leaves its header out of that 102, with one
+ * `FST_PROCESSING_HEADER_VALUE_DROPPED` warning per route.
+ */
 export type ProcessingHeaders = Record<string, string | number | ReadonlyArray<string | number>>
 
 /** Validated interim headers: lower-case names, each with one or more values, ready for any transport. */
@@ -8,8 +13,11 @@ export type InterimHeaders = Array<[name: string, values: string[]]>
 
 // RFC 9110 §5.6.2 token characters.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-// Field values: visible ASCII, space, tab and obs-text; CR, LF and NUL are how a header is smuggled.
+// Field values: tab, space, visible ASCII and obs-text (0x80–0xff, which Node writes as Latin-1); CR, LF
+// and NUL are how a header is smuggled.
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+/** The rule above, in words, for the warning a dropped value gets. */
+export const VALUE_RULE = 'tab, space, visible ASCII and bytes 0x80–0xff (Latin-1)'
 
 // Headers that frame or route the connection: on an interim response they would describe a body or a
 // connection state that does not exist, and proxies would act on them.
@@ -20,9 +28,12 @@ const FORBIDDEN = new Set([
 
 /**
  * Node 20/22 write interim headers without any check, so a value with CRLF would let a caller inject
- * headers or a whole response. Everything is checked here, before a byte is written.
+ * headers or a whole response. Everything is checked here, before a byte is written. A name or a value's
+ * type is the code's own mistake and throws; a value's characters often come from data (a file name, a
+ * title), so a value outside the rule is handed to `drop` and left out: a progress text must never turn
+ * the final response into a 500.
  */
-export function interimHeaders (headers: unknown): InterimHeaders {
+export function interimHeaders (headers: unknown, drop: (name: string) => void): InterimHeaders {
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
     throw new FST_PROCESSING_INVALID_HEADER('argument', 'must be an object of header names to values', describeValue(headers))
   }
@@ -36,12 +47,12 @@ export function interimHeaders (headers: unknown): InterimHeaders {
       throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'frames the connection and is not allowed on a 102', describeValue(value))
     }
     const values = Array.isArray(value) ? value : [value]
-    for (const v of values) {
-      if ((typeof v !== 'string' && typeof v !== 'number') || INVALID_VALUE.test(String(v))) {
-        throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'must be a string or number without CR, LF or NUL', describeValue(value))
-      }
+    if (!values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      throw new FST_PROCESSING_INVALID_HEADER(describeValue(rawName), 'must be a string or number, or an array of them', describeValue(value))
     }
-    out.push([name, values.map(String)])
+    const strings = values.map(String)
+    if (strings.some((v) => INVALID_VALUE.test(v))) drop(name)
+    else out.push([name, strings])
   }
   return out
 }

@@ -65,9 +65,6 @@ t.test('invalid interim headers throw a coded error, and nothing is written', as
   const { port } = await serve(t, {}, (app) => {
     app.get('/bad', async (_req, reply) => {
       const bad: unknown[] = [
-        { 'x-a': 'ok\r\nset-cookie: evil=1' },
-        { 'x-a': 'nul\u0000' },
-        { 'x-a': 'line\nfeed' },
         { 'bad name': 'v' },
         { 'x-\u00e9': 'v' },
         { ':status': '200' },
@@ -75,7 +72,7 @@ t.test('invalid interim headers throw a coded error, and nothing is written', as
         { connection: 'close' },
         { 'transfer-encoding': 'chunked' },
         { 'x-a': { nested: true } },
-        { 'x-a': ['ok', 'b\rad'] },
+        { 'x-a': ['ok', null] },
         'progress: 1',
         null,
         ['x', 'y']
@@ -96,13 +93,26 @@ t.test('invalid interim headers throw a coded error, and nothing is written', as
   t.same(statusLines(text), [200], 'no interim response at all')
   t.match(text, /\{"sent":0\}$/)
   t.notMatch(text, /evil/)
-  t.equal(errors.length, 14)
+  t.equal(errors.length, 11)
   t.ok(errors.every((e) => e.code === 'FST_PROCESSING_INVALID_HEADER'), 'every one is coded')
-  t.match(errors[0]!.message, /^reply\.processing\(\): interim header 'x-a' must be a string or number without CR, LF or NUL, received 'ok\\r\\nset-cookie: evil=1'$/)
-  t.match(errors[3]!.message, /header 'bad name' is not a valid header name/)
-  t.match(errors[5]!.message, /header ':status' is not a valid header name/)
-  t.match(errors[6]!.message, /header 'Content-Length' frames the connection and is not allowed on a 102, received '5'/)
-  t.match(errors[11]!.message, /argument must be an object of header names to values, received 'progress: 1'/)
+  t.match(errors[0]!.message, /header 'bad name' is not a valid header name/)
+  t.match(errors[2]!.message, /header ':status' is not a valid header name/)
+  t.match(errors[3]!.message, /header 'Content-Length' frames the connection and is not allowed on a 102, received '5'/)
+  t.match(errors[6]!.message, /^reply\.processing\(\): interim header 'x-a' must be a string or number, or an array of them, received \{ nested: true \}$/)
+  t.match(errors[8]!.message, /argument must be an object of header names to values, received 'progress: 1'/)
+})
+
+t.test('a header value with CR, LF or NUL is left out of the 102, and no byte of it is written', async (t) => {
+  const { port } = await serve(t, {}, (app) => {
+    app.get('/smuggle', async (_req, reply) => ({
+      sent: reply.processing({ 'x-a': 'ok\r\nset-cookie: evil=1', 'x-b': 'nul\u0000', 'x-c': 'line\nfeed', 'x-d': ['ok', 'b\rad'], 'x-e': 'kept' })
+    }))
+  })
+  const text = await rawExchange(port, (s) => s.write('GET /smuggle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+  t.same(statusLines(text), [102, 200])
+  t.match(text, /^HTTP\/1\.1 102 Processing\r\nx-e: kept\r\n\r\nHTTP\/1\.1 200/)
+  t.notMatch(text, /evil|x-[abcd]/)
+  t.match(text, /\{"sent":true\}$/)
 })
 
 t.test('reply.processing returns false, without throwing, whenever the wire rules forbid a 102', async (t) => {
