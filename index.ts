@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WithheldMessage, SentMessage, WithheldReason } from './lib/channels.js'
-import { checkRoute, checkSpelling } from './lib/checks.js'
+import { checkDeclaration, checkEarlierRoutes, checkRoute } from './lib/checks.js'
 import { claimRoute, kState, manualProcessing, release, sentCount, type RouteBox } from './lib/emitter.js'
 import { FST_PROCESSING_ALREADY_REGISTERED } from './lib/errors.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
@@ -51,6 +51,7 @@ function fastifyProcessing (fastify: FastifyInstance, options: FastifyProcessing
     return
   }
   Object.defineProperty(fastify, kRegistered, { value: true })
+  checkEarlierRoutes(fastify, fastify.log)
   acceptProcessingExpectation(fastify.server)
   // Fastify's extra servers for listen({ host: 'localhost' }) exist only once it listens.
   fastify.addHook('onListen', function (next) {
@@ -74,7 +75,7 @@ function fastifyProcessing (fastify: FastifyInstance, options: FastifyProcessing
     const resolved = routeOptions(settings, processing, label, handlerTimeout)
     const box = claimRoute(route, resolved, manualOptions(settings, processing, resolved, label, handlerTimeout))
     if (route.method !== 'HEAD') {
-      checkSpelling(route.config, label, fastify.log)
+      checkDeclaration(route, label, fastify.log)
       if (resolved !== null) seen.push({ box, resolved })
     }
   })

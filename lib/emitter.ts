@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger, FastifyReply, onRequestHookHandler, onSendHookHandler, RouteOptions } from 'fastify'
 import { sentChannel, withheldChannel, type SentMessage, type WithheldMessage, type WithheldReason } from './channels.js'
 import { decide } from './gate.js'
-import { interimHeaders, VALUE_RULE, type InterimHeaders, type ProcessingHeaders } from './headers.js'
+import { FST_PROCESSING_HEADER_VALUE_DROPPED, logCode } from './errors.js'
+import { interimHeaders, type InterimHeaders, type ProcessingHeaders } from './headers.js'
 import type { RouteSettings } from './options.js'
 import { Scheduler, Slot } from './scheduler.js'
 import { switching, transportFor, type Transport } from './transport.js'
@@ -171,9 +172,11 @@ export function start (reply: FastifyReply, options: RouteSettings, transport: T
   return state
 }
 
+// Named so that `app.printRoutes({ includeHooks: true })` shows which routes the plugin took: the one way
+// to notice a route it never saw (declared before it, or in another context).
 function routeHooks (box: RouteBox): { onRequest: onRequestHookHandler, onSend: onSendHookHandler } {
   return {
-    onRequest (request, reply, done) {
+    onRequest: function fastifyProcessingOnRequest (request, reply, done) {
       const options = box.options
       if (options !== null) {
         const transport = transportFor(request.raw)
@@ -181,7 +184,7 @@ function routeHooks (box: RouteBox): { onRequest: onRequestHookHandler, onSend: 
       }
       done()
     },
-    onSend (_request, reply, payload, done) {
+    onSend: function fastifyProcessingOnSend (_request, reply, payload, done) {
       const state = reply[kState]
       if (state !== null) stop(state)
       done(null, payload)
@@ -229,8 +232,7 @@ function warnDropped (reply: FastifyReply, header: string): void {
   if (droppedOn.has(config)) return
   droppedOn.add(config)
   const route = `${reply.request.method} ${url ?? reply.request.url}`
-  reply.log.warn({ code: 'FST_PROCESSING_HEADER_VALUE_DROPPED', route, header },
-    `fastify-processing: route ${route} sent a 102 without its "${header}" header, whose value has a character outside ${VALUE_RULE}; encode such values (e.g. encodeURIComponent) to send them`)
+  logCode(reply.log, FST_PROCESSING_HEADER_VALUE_DROPPED, { route, header }, route, header)
 }
 
 /** `reply.processing(headers?)`: one 102 now, under the same rules as the automatic ones. */

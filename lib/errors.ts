@@ -96,11 +96,30 @@ export const FST_PROCESSING_MISSPELT = loggedCode<[route: string, key: string]>(
   'FST_PROCESSING_MISSPELT', 'warn',
   'route %s has config.%s, which is not an option; did you mean config.processing?')
 
+// At startup, once per route (the last once per app): mistakes Fastify accepts without a word, which
+// would otherwise opt nothing in.
+
+export const FST_PROCESSING_ROUTE_OPTION = loggedCode<[route: string, value: string]>(
+  'FST_PROCESSING_ROUTE_OPTION', 'warn',
+  'route %s has processing as a route option, which Fastify hands to no plugin: put it in the route\'s config ({ config: { processing: %s } })')
+
+export const FST_PROCESSING_OPTION_IN_CONFIG = loggedCode<[route: string, keys: string, moved: string]>(
+  'FST_PROCESSING_OPTION_IN_CONFIG', 'warn',
+  'route %s has %s, which the plugin reads only inside config.processing: move it there ({ config: { processing: { %s } } })')
+
+export const FST_PROCESSING_ROUTES_BEFORE = loggedCode<[count: number, routes: string]>(
+  'FST_PROCESSING_ROUTES_BEFORE', 'warn',
+  '%s route(s) were declared before the plugin was registered (%s), so they get no 102s: register it before the routes (await fastify.register(fastifyProcessing))')
+
 export const FST_PROCESSING_EXPECT_UNREACHED = loggedCode<[addresses: number, reached: number]>(
   'FST_PROCESSING_EXPECT_UNREACHED', 'warn',
   'Fastify listens on %s addresses but only %s of its servers could be reached, so Expect: 102-processing gets 417 on the others: listen on a single host instead of \'localhost\'')
 
 // While serving.
+
+export const FST_PROCESSING_HEADER_VALUE_DROPPED = loggedCode<[route: string, header: string]>(
+  'FST_PROCESSING_HEADER_VALUE_DROPPED', 'warn',
+  'route %s sent a 102 without its %s header, whose value has a character outside tab, space, visible ASCII and 0x80–0xff (Latin-1): encode it (encodeURIComponent) to send it (logged once per route)')
 
 export const FST_PROCESSING_PROXY_WITHHELD = loggedCode<[headers: string, kinds: string]>(
   'FST_PROCESSING_PROXY_WITHHELD', 'warn',

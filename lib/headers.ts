@@ -16,8 +16,6 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // Field values: tab, space, visible ASCII and obs-text (0x80–0xff, which Node writes as Latin-1); CR, LF
 // and NUL are how a header is smuggled.
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
-/** The rule above, in words, for the warning a dropped value gets. */
-export const VALUE_RULE = 'tab, space, visible ASCII and bytes 0x80–0xff (Latin-1)'
 
 // Headers that frame or route the connection: on an interim response they would describe a body or a
 // connection state that does not exist, and proxies would act on them.

@@ -102,7 +102,8 @@ export interface RouteSettings {
 }
 
 const ROUTE_KEYS = ['threshold', 'interval', 'limit', 'interimBytes', 'requireExpect', 'when', 'peers', 'behind'] as const
-const PLUGIN_KEYS = [...ROUTE_KEYS, 'global', 'probe'] as const
+/** Every option `register` takes: found straight in a route's config, one was put in the wrong place. */
+export const PLUGIN_KEYS = [...ROUTE_KEYS, 'global', 'probe'] as const
 // Fastify passes its own register options through to the plugin; they are not ours to refuse.
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers']
 
