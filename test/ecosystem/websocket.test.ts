@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import processing from '../../index.js'
+import { missing } from '../interop/missing.js'
 import { checkResponse, checkReuse, Client, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, slowly, versionOf } from './harness.js'
 
 // matrix: @fastify/websocket
@@ -78,9 +79,7 @@ t.test(`@fastify/websocket ${versionOf('@fastify/websocket')}: no 102 before a 1
 t.test('Python websockets (Debian python3-websockets) completes the handshake', async (t) => {
   const probe = await python('import websockets; print(websockets.__version__)')
   if (probe.code !== 0) {
-    const why = 'python3-websockets is not installed: run `apt-get install -y python3-websockets` (.ci/install-peers.sh does)'
-    if (process.env.FASTIFY_PROCESSING_INTEROP_SKIP_MISSING === '1') t.pass(why, { skip: why })
-    else t.fail(why)
+    missing(t, 'python3-websockets', 'python3-websockets')
     return
   }
   const port = await server(t)
