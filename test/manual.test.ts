@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { request as undiciRequest } from 'undici'
 import { rawExchange, request, serve, sleep, statusLines, until } from './helpers.js'
+import { needs } from './interop/needs.js'
 
 const run = promisify(execFile)
 
@@ -35,6 +36,7 @@ t.test('reply.processing(headers) writes one 102 with progress headers, read bac
   t.same(await res.body.json(), { written: [true, true, true], sent: 3 })
   t.same(infos.map((i) => [i.statusCode, i.headers.progress]), [[102, '1/3'], [102, '2/3'], [102, '3']])
 
+  if (!await needs(t, 'curl')) return
   const curl = await run('curl', ['-sv', `http://127.0.0.1:${port}/progress`])
   t.match(curl.stderr, /< HTTP\/1\.1 102 Processing\r?\n< progress: 1\/3\r?\n/)
   t.match(curl.stderr, /< x-step: parse, load\r?\n/, 'several values: one field, joined with ", "')

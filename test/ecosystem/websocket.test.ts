@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import processing from '../../index.js'
-import { missing } from '../interop/missing.js'
+import { missing } from '../interop/needs.js'
 import { checkResponse, checkReuse, Client, ecoServer, exchange, EXPECTED_102S, http, sleep, slow, slowly, versionOf } from './harness.js'
 
 // matrix: @fastify/websocket
