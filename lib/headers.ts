@@ -4,7 +4,7 @@ import { FST_PROCESSING_INVALID_HEADER, describeValue } from './errors.js'
  * Headers for one interim response, e.g. `{ progress: '42/100' }`. Names are tokens; values are strings or
  * numbers (or arrays of them) of tab, space, visible ASCII and bytes 0x80–0xff (Latin-1): a value with any
  * other character (`…`, `€`, emoji, CR, LF, NUL) leaves its header out of that 102, with one
- * `FST_PROCESSING_HEADER_VALUE_DROPPED` warning per route.
+ * coded warning per route.
  */
 export type ProcessingHeaders = Record<string, string | number | ReadonlyArray<string | number>>
 
