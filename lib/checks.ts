@@ -22,6 +22,8 @@ export function lastProcessingAt (options: RouteSettings): number {
 export function checkRoute (options: RouteSettings, server: ServerLimits, log: FastifyBaseLogger): void {
   const { route, threshold, interval, limit, handlerTimeout } = options
   const { connectionTimeout } = server
+  // Declared to let none through (`behind: 'nginx'`): no 102, so no timing of one to advise on.
+  if (options.behind?.some((hop) => hop.limit === 0) === true) return
   const last = lastProcessingAt(options)
   if (handlerTimeout > 0 && threshold >= handlerTimeout) {
     return logCode(log, FST_PROCESSING_NEVER_BEFORE_DEADLINE, { route, threshold, handlerTimeout }, route, threshold, handlerTimeout)

@@ -121,9 +121,10 @@ export const FST_PROCESSING_HEADER_VALUE_DROPPED = loggedCode<[route: string, he
   'FST_PROCESSING_HEADER_VALUE_DROPPED', 'warn',
   'route %s sent a 102 without its %s header, whose value has a character outside tab, space, visible ASCII and 0x80–0xff (Latin-1): encode it (encodeURIComponent) to send it (logged once per route)')
 
-export const FST_PROCESSING_PROXY_WITHHELD = loggedCode<[headers: string, kinds: string]>(
+// The second value names the behind value of the proxy the headers look like, or how to name one.
+export const FST_PROCESSING_PROXY_WITHHELD = loggedCode<[headers: string, declare: string, kinds: string]>(
   'FST_PROCESSING_PROXY_WITHHELD', 'warn',
-  'a request came through a proxy the plugin cannot identify (it carries %s), so it gets no 102: declare what is in front with the option behind (logged once per process for %s)')
+  'a request came through a proxy (it carries %s), so it gets no 102 until behind declares the path: %s; behind nginx, { behind: \'nginx\' } sends none and ends this warning (once per process for %s)')
 
 export const FST_PROCESSING_RULE_THREW = loggedCode<[asker: string, meaning: string]>(
   'FST_PROCESSING_RULE_THREW', 'warn',

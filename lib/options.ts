@@ -40,12 +40,13 @@ export interface ProcessingRouteOptions {
    */
   peers?: readonly PeerRule[]
   /**
-   * What stands in front of the app. Undeclared (the default), a request that shows signs of a proxy
-   * (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`, …) that no known peer explains gets no 102: nginx
-   * takes a 102 as the final response and cannot be told apart. `'haproxy'`, `'cloudflare'`, `'traefik'`,
-   * `'squid'`, `'probed'` (measured with `fastify-processing probe`) let them through; `'apache'` (9),
-   * `'caddy'` (5), `'go'` (5) and `'envoy'` (1) cap them; `'nothing'` says there is no proxy; a function
-   * decides per request; an array names every hop.
+   * What stands in front of the app. Headers can only lower what a request gets: undeclared (the default),
+   * a request that shows signs of a proxy (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`, …) gets no
+   * 102, whichever proxy its headers look like, because nginx takes a 102 as the final response and can
+   * send any proxy's headers. `'haproxy'`, `'cloudflare'`, `'traefik'`, `'squid'`, `'probed'` (measured
+   * with `fastify-processing probe`) let them through; `'apache'` (9), `'caddy'` (5), `'go'` (5) and
+   * `'envoy'` (1) cap them; `'nginx'`, `'kong'` and `'ingress-nginx'` send none, and silence the warning;
+   * `'nothing'` says there is no proxy; a function decides per request; an array names every hop.
    */
   behind?: Behind
 }
@@ -161,26 +162,27 @@ function syncFunction (where: string, name: string, value: unknown, expected: st
   }
 }
 
+const PATH_NAMES = Object.keys(knownPaths).map((n) => `'${n}'`).join(', ')
+
 function peerRules (where: string, name: string, value: unknown, fallback: readonly PeerRule[]): readonly PeerRule[] {
   if (value === undefined) return fallback
   if (!Array.isArray(value)) throw new FST_PROCESSING_INVALID_OPTION(where, name, 'an array of peer rules', describeValue(value))
   value.forEach((rule: unknown, i) => {
     const ok = isPlainObject(rule) && typeof rule.name === 'string' && typeof rule.match === 'function' &&
       typeof rule.limit === 'number' && (Number.isInteger(rule.limit) || rule.limit === Infinity) && rule.limit >= 0 &&
-      (rule.adds === undefined || (Array.isArray(rule.adds) && rule.adds.every((h) => typeof h === 'string')))
+      (rule.adds === undefined || (Array.isArray(rule.adds) && rule.adds.every((h) => typeof h === 'string'))) &&
+      (rule.path === undefined || (typeof rule.path === 'string' && Object.hasOwn(knownPaths, rule.path)))
     if (!ok) {
-      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, '{ name: string, match: (request) => boolean, limit: integer >= 0 or Infinity, adds?: string[] }', describeValue(rule))
+      throw new FST_PROCESSING_INVALID_OPTION(where, `${name}[${i}]`, `{ name: string, match: (request) => boolean, limit: integer >= 0 or Infinity, adds?: string[], path?: one of ${PATH_NAMES} }`, describeValue(rule))
     }
   })
   return Object.freeze([...value])
 }
 
-const PATH_NAMES = Object.keys(knownPaths).map((n) => `'${n}'`).join(', ')
-
 function readBehind (where: string, name: string, value: unknown, fallback: readonly Hop[] | null): readonly Hop[] | null {
   if (value === undefined) return fallback
   const list: unknown[] = Array.isArray(value) ? value : [value]
-  const expected = `one of ${PATH_NAMES}, a function (request) => boolean, or an array of them (nginx, Varnish and Apache Traffic Server take a 102 as final: no declaration makes them safe)`
+  const expected = `one of ${PATH_NAMES}, a function (request) => boolean, or an array of them`
   if (list.length === 0) throw new FST_PROCESSING_INVALID_OPTION(where, name, expected, describeValue(value))
   return Object.freeze(list.map((hop, i): Hop => {
     const at = Array.isArray(value) ? `${name}[${i}]` : name

@@ -4,7 +4,9 @@ import type { FastifyRequest } from 'fastify'
  * A peer that mishandles 102s, recognised from the request, and the most 102s it can take. Like httpd's
  * `BrowserMatch` workarounds: the plugin's default options must never leave a request worse off than no
  * plugin at all, so a peer known to fail after N interims gets at most N, and one that fails at the first
- * gets none.
+ * gets none. A row can only lower what a request gets: any header a proxy adds, another proxy (or a client)
+ * can add too, so recognising a proxy never lets a 102 through a request that shows proxy signs; only the
+ * user's `behind` does.
  */
 export interface PeerRule {
   /** Who it is, as logs and docs name it. */
@@ -14,10 +16,17 @@ export interface PeerRule {
   /** The most 102s that peer may get for one request: 0 for none, `Infinity` for a proxy that passes them all. */
   readonly limit: number
   /**
-   * For a proxy: the headers it adds upstream (`'cf-*'` for a prefix). A request whose proxy signs are all
-   * explained by proxies it was recognised as is not an unknown path.
+   * For a proxy: the headers it adds upstream in its usual setup, as its source or a measurement shows. It
+   * marks the row as a proxy's, and explains nothing: a request with these headers and no declared path
+   * gets no 102, whatever the row's `limit`. (The test of every proxy row sends exactly these.)
    */
   readonly adds?: readonly string[]
+  /**
+   * For a proxy that a `behind` name declares: that name. When a request this row recognises is withheld
+   * for its proxy signs, the warning names the value ("these headers look like Traefik's: if Traefik is in
+   * front, `behind: 'traefik'`").
+   */
+  readonly path?: PathName
   /** For a proxy that wants the final response within this many ms of the first 102, whatever follows. */
   readonly finalWithin?: number
   /** Where the limit comes from: a test in this repository, a changelog, an issue, a document. */
@@ -80,6 +89,7 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     match: header('x-varnish', ANY),
     // A 1xx from the backend fails the fetch: the client gets a 503.
     limit: 0,
+    adds: ['x-varnish'],
     evidence: 'measured: test/interop/atlas.test.ts (Varnish 7.1)'
   },
   {
@@ -90,6 +100,7 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     // "AH00898 Too many (10) interim responses": the 10th interim gets the client a 502.
     limit: 9,
     adds: ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-server'],
+    path: 'apache',
     evidence: 'measured: test/interop/atlas.test.ts (httpd 2.4)'
   },
   {
@@ -99,6 +110,7 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     // Go's ReverseProxy forwards every 1xx; Traefik's releases are built with Go 1.26, which has no count cap.
     limit: Infinity,
     adds: ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-server', 'x-real-ip'],
+    path: 'traefik',
     evidence: 'read from its source: traefik .go-version (Go 1.26); golang/go#65035; docs/interop.md'
   },
   {
@@ -106,6 +118,7 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     match: header('via', /ApacheTrafficServer/i),
     // Only 100 and 103 are interim to it: a 102 is taken as the final response.
     limit: 0,
+    adds: ['via', 'client-ip', 'x-forwarded-for'],
     evidence: 'read from its source (proxy/hdrs/HTTP.h); docs/interop.md'
   },
   {
@@ -113,7 +126,8 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     match: header('x-envoy-expected-rq-timeout-ms', ANY),
     // Forwards the first 1xx only; its route timeout is not reset by 1xx, so more would buy nothing.
     limit: 1,
-    adds: ['x-envoy-*', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'],
+    adds: ['x-envoy-expected-rq-timeout-ms', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id'],
+    path: 'envoy',
     evidence: 'reported: envoyproxy/envoy#18844, #19044; envoy router/upstream_codec_filter.cc'
   },
   {
@@ -121,7 +135,8 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
     match: header('cf-ray', ANY),
     // Forwards every 1xx, but wants the final response within 125 s of the first 102 (522 otherwise).
     limit: Infinity,
-    adds: ['cf-*', 'x-forwarded-for', 'x-forwarded-proto'],
+    adds: ['cf-ray', 'cf-connecting-ip', 'cf-visitor', 'x-forwarded-for', 'x-forwarded-proto'],
+    path: 'cloudflare',
     finalWithin: 125_000,
     evidence: 'cloudflare-docs: 1xx-informational, connection-limits; docs/interop.md'
   }
@@ -129,8 +144,8 @@ export const knownPeers: readonly PeerRule[] = Object.freeze([
 
 /**
  * Headers that show a proxy stood between the client and the app. A proxy that takes a 102 as final
- * (nginx, Kong, ingress-nginx) adds no header naming itself, only these; so a request that carries one
- * that no recognised proxy explains came through an unknown path. `'x-forwarded-*'` is a prefix.
+ * (nginx, Kong, ingress-nginx) adds no header naming itself, only these, and can add any of them; so a
+ * request that carries one gets no 102 until `behind` declares the path. `'x-forwarded-*'` is a prefix.
  */
 export const proxySigns: readonly string[] = Object.freeze([
   'forwarded', 'via', 'x-forwarded-*', 'x-real-ip', 'x-scheme', 'x-original-forwarded-for',
@@ -139,8 +154,10 @@ export const proxySigns: readonly string[] = Object.freeze([
 ])
 
 /**
- * What a user can declare with `behind`, and the most 102s each lets through. nginx, Varnish and Apache
- * Traffic Server are absent on purpose: no setting of theirs makes a 102 safe.
+ * What a user can declare with `behind`, and the most 102s each lets through. `'nginx'`, `'kong'` and
+ * `'ingress-nginx'` let none through, and say so quietly: no setting of theirs makes a 102 safe, and the
+ * user who declares them needs no warning. Varnish and Apache Traffic Server need no name: their rows in
+ * `knownPeers` recognise them and send none.
  */
 export const knownPaths = Object.freeze({
   /** No proxy: the signs on a request are the client's own headers. */
@@ -154,7 +171,10 @@ export const knownPaths = Object.freeze({
   apache: { limit: 9, evidence: 'measured: test/interop/atlas.test.ts (httpd 2.4)' },
   caddy: { limit: 5, evidence: 'measured: test/interop/atlas.test.ts (Caddy 2.6, Go 1.19)' },
   go: { limit: 5, evidence: 'measured: test/interop/atlas.test.ts (httputil.ReverseProxy, Go 1.19)' },
-  envoy: { limit: 1, evidence: 'reported: envoyproxy/envoy#18844' }
+  envoy: { limit: 1, evidence: 'reported: envoyproxy/envoy#18844' },
+  nginx: { limit: 0, evidence: 'measured: test/interop/nginx.test.ts (nginx 1.22 takes the first 102 as the final response)' },
+  kong: { limit: 0, evidence: 'read from its source: Kong runs on OpenResty, which is nginx; docs/interop.md' },
+  'ingress-nginx': { limit: 0, evidence: 'measured with its header set: test/interop/proxy-signs.test.ts; it is nginx' }
 } satisfies Record<string, { limit: number, finalWithin?: number, evidence: string }>)
 
 export type PathName = keyof typeof knownPaths

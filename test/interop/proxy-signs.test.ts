@@ -1,4 +1,4 @@
-// Proves: nginx and ingress-nginx with their usual headers get no 102 by default; clients without signs still do.
+// Proves: nginx, ingress-nginx and the Strapi recipe get no 102 by default; `behind: 'nginx'` none and no warning; clients without signs still get theirs.
 import diagnostics from 'node:diagnostics_channel'
 import type { IncomingHttpHeaders } from 'node:http'
 import t from 'tap'
@@ -20,7 +20,7 @@ diagnostics.subscribe('fastify-processing:withheld', (message) => {
   withheld.push({ port: request.socket?.localPort, reason, headers: request.headers })
 })
 
-t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual headers or ingress-nginx\'s: default options keep the client in step', async (t) => {
+t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual headers, ingress-nginx\'s or the Strapi recipe\'s: default options keep the client in step', async (t) => {
   if (!await needs(t, 'nginx') || !await needs(t, 'curl')) return
   const [safe, exposed, ruled] = await Promise.all([
     startApp({}),
@@ -38,11 +38,13 @@ t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual header
   // Two requests on one client connection each: the slow one, then a fast one.
   const both = (prefix: string) => [`${prefix}${SLOW}`, `${prefix}/fast`]
   const curlBoth = (origin: string, prefix: string) => curl(both(prefix).map((p) => origin + p), { extra: ['-v'], timeout: 5000 })
-  const [usualCurl, usualRaw, ingressCurl, ingressRaw, exposedUsualCurl, exposedUsualRaw, exposedIngressRaw, ruledRaw, ruledDirect, ruledVouched, directCurl, directRaw] = await Promise.all([
+  const [usualCurl, usualRaw, ingressCurl, ingressRaw, strapiCurl, strapiRaw, exposedUsualCurl, exposedUsualRaw, exposedIngressRaw, ruledRaw, ruledDirect, ruledVouched, directCurl, directRaw] = await Promise.all([
     curlBoth(nSafe!.origin, '/usual'),
     rawRequests(nSafe!.port, both('/usual'), { ms: 5000 }),
     curlBoth(nSafe!.origin, '/ingress'),
     rawRequests(nSafe!.port, both('/ingress'), { ms: 5000 }),
+    curlBoth(nSafe!.origin, '/strapi'),
+    rawRequests(nSafe!.port, both('/strapi'), { ms: 5000 }),
     curlBoth(nExposed!.origin, '/usual'),
     rawRequests(nExposed!.port, both('/usual'), { ms: 5000 }),
     rawRequests(nExposed!.port, both('/ingress'), { ms: 5000 }),
@@ -53,10 +55,17 @@ t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual header
     rawRequests(safe.port, both(''), { ms: 5000 })
   ])
   const outcome = (r: { status: number | null, body: string | null, interims: number[] }) => [r.status, r.body, r.interims]
-  const reasons = (port: number, ingress: boolean) => withheld
-    .filter((w) => w.port === port && (w.headers['x-request-id'] !== undefined) === ingress).map((w) => w.reason)
+  // Which nginx location a withheld request came through, by the headers only that location sets.
+  const setup = (h: IncomingHttpHeaders) => h['x-request-id'] !== undefined ? 'ingress' : h['x-forwarded-server'] !== undefined ? 'strapi' : 'usual'
+  const reasons = (port: number, kind: 'usual' | 'ingress' | 'strapi') => withheld
+    .filter((w) => w.port === port && setup(w.headers) === kind).map((w) => w.reason)
 
-  for (const [name, viaCurl, raw, ingress] of [['usual headers', usualCurl, usualRaw, false], ["ingress-nginx's headers", ingressCurl, ingressRaw, true]] as const) {
+  for (const [name, viaCurl, raw, kind] of [
+    ['usual headers', usualCurl, usualRaw, 'usual'],
+    ["ingress-nginx's headers", ingressCurl, ingressRaw, 'ingress'],
+    // X-Forwarded-Server with X-Real-IP is what Traefik sends, too: a header never unlocks a 102.
+    ["the Strapi recipe's headers (Traefik's set)", strapiCurl, strapiRaw, 'strapi']
+  ] as const) {
     t.test(`${name}: both requests get their 200, on one client connection, and no 102 reaches nginx`, async (t) => {
       t.equal(viaCurl.code, 0, errors(viaCurl.stderr))
       t.same(viaCurl.results.map(outcome), [OK, OK], 'curl: two intact 200s, no interim')
@@ -64,7 +73,7 @@ t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual header
       t.equal(raw.closed, 'done', 'raw client: both responses complete')
       t.same(raw.responses.map(outcome), [OK, OK], 'raw client: two intact 200s, no interim, on one socket')
       t.equal(raw.responses[0]?.headers['x-processing-sent'], '0', 'the app sent no 102')
-      t.same(reasons(safe.port, ingress), ['proxy', 'proxy'], "each slow request was withheld for its proxy headers (channel 'fastify-processing:withheld')")
+      t.same(reasons(safe.port, kind), ['proxy', 'proxy'], "each slow request was withheld for its proxy headers (channel 'fastify-processing:withheld')")
     })
   }
 
@@ -82,7 +91,7 @@ t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual header
   t.test('a rule that vouches only for what nginx did not mark: nginx is still kept from 102s, a direct client still gets them', async (t) => {
     t.equal(ruledRaw.closed, 'done', 'through nginx: both responses complete')
     t.same(ruledRaw.responses.map(outcome), [OK, OK], 'through nginx: two intact 200s, no interim, on one socket')
-    t.same(reasons(ruled.port, false), ['proxy'], 'withheld for its proxy headers')
+    t.same(reasons(ruled.port, 'usual'), ['proxy'], 'withheld for its proxy headers')
     t.equal(ruledDirect.code, 0, errors(ruledDirect.stderr))
     t.same(outcome(ruledDirect.results[0]!), [200, BODY, [102]], 'direct: a 102, then the 200')
     t.same(outcome(ruledVouched.results[0]!), [200, BODY, [102]], 'direct with X-Forwarded-For, which the rule vouches for: a 102, then the 200')
@@ -95,4 +104,27 @@ t.test('nginx (proxy_http_version 1.1, upstream keepalive) with the usual header
     t.equal(directRaw.closed, 'done', 'raw client: both responses complete')
     t.same(directRaw.responses.map(outcome), [[200, BODY, [102]], OK], 'raw client: the same, on one socket')
   })
+})
+
+t.test("behind: 'nginx': no 102 through nginx, with or without proxy headers, none to a direct request, and no warning", async (t) => {
+  if (!await needs(t, 'nginx') || !await needs(t, 'curl')) return
+  const app = await startApp({ behind: 'nginx' }, { logs: true })
+  const nginx = await startNginx(app.port, { readTimeout: '2s' })
+  t.teardown(async () => { await nginx.stop(); await app.close() })
+  const both = (prefix: string) => [`${prefix}${SLOW}`, `${prefix}/fast`]
+  const [strapi, bare, direct] = await Promise.all([
+    rawRequests(nginx.port, both('/strapi'), { ms: 5000 }),
+    // A bare proxy_pass: nginx adds no header, nothing on the request tells it from a direct client.
+    rawRequests(nginx.port, both(''), { ms: 5000 }),
+    curl([`${app.origin}${SLOW}`, `${app.origin}/fast`], { extra: ['-v'] })
+  ])
+  const outcome = (r: { status: number | null, body: string | null, interims: number[] }) => [r.status, r.body, r.interims]
+  for (const [name, raw] of [['the Strapi recipe', strapi], ['a bare proxy_pass', bare]] as const) {
+    t.equal(raw.closed, 'done', `${name}: both responses complete`)
+    t.same(raw.responses.map(outcome), [OK, OK], `${name}: two intact 200s, no interim, on one client connection`)
+    t.equal(raw.responses[0]?.headers['x-processing-sent'], '0', `${name}: the app sent no 102`)
+  }
+  t.equal(direct.code, 0, errors(direct.stderr))
+  t.same(direct.results.map(outcome), [OK, OK], 'direct: no 102 either; the declaration covers every request')
+  t.same(app.logs(), [], 'nothing logged at warn or above')
 })
