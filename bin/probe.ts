@@ -170,7 +170,8 @@ function decide (result: Result, forced: string | null): Result {
 /** The one line of plugin options that fits a path, given what the default policy does there already. */
 function optionsLine (policy: Report['policy'], { sendNone, limit }: { sendNone: boolean, limit: number | null }): string {
   if (sendNone) {
-    return policy.sends ? '{ when: () => false }' : '{} (the defaults already send no 102 on this path)'
+    // The app's own name for "none here, quietly": the defaults withhold for proxy signs only with a warning.
+    return policy.sends || policy.reason === 'proxy' ? "{ behind: 'nginx' } (no 102 on this path, and no warning)" : '{} (the defaults already send no 102 on this path)'
   }
   const fields: string[] = []
   // Proxy signs the default policy cannot vouch for: this measurement is what vouches for them.

@@ -72,7 +72,7 @@ t.test('every proxy row in knownPeers: exactly its headers get no 102 by default
   }
 })
 
-t.test("a proxy row the user adds can lower, never unlock: with Infinity and adds of its own, its headers still get none", async (t) => {
+t.test('a proxy row the user adds can lower, never unlock: with Infinity and adds of its own, its headers still get none', async (t) => {
   const mine = { name: 'Our edge', match: (r: FastifyRequest) => r.headers['x-our-edge'] !== undefined, limit: Infinity, adds: ['x-our-edge', 'x-forwarded-for'], evidence: 'test' }
   const { port } = await serve(t, { ...FAST, peers: [...knownPeers, mine] }, (app) => {
     app.get('/slow', { config: { processing: true } }, slow(250))

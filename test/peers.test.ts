@@ -14,8 +14,10 @@ const slow = async (_req: unknown, reply: FastifyReply) => {
   return { sent: reply.processingSent }
 }
 
+// A proxy's row caps a declared path ('probed' here); undeclared, its headers alone get none
+// (headers-lower.test.ts).
 t.test('a recognised peer gets no more 102s than its row allows; everyone else gets the route limit', async (t) => {
-  const { port } = await serve(t, FAST, (app) => {
+  const { port } = await serve(t, { ...FAST, behind: 'probed' }, (app) => {
     app.get('/slow', { config: { processing: true } }, slow)
   })
   const count = async (headers: Record<string, string>): Promise<number> => (await request(port, '/slow', { headers })).infos.length

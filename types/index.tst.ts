@@ -99,7 +99,8 @@ test('peers: the known peers table and rules of your own', () => {
   expect(app.register(processing, { peers: [{ ...mine, match: () => 'yes' }] })).type.toRaiseError()
   // Evidence documents the built-in rows; a rule of your own may go without it.
   expect<PeerRule>().type.toBeAssignableFrom({ name: 'no evidence', match: () => true, limit: 1 })
-  expect<PeerRule>().type.toBeAssignableFrom({ name: 'a proxy', match: () => true, limit: Infinity, adds: ['x-my-proxy-*'] })
+  expect<PeerRule>().type.toBeAssignableFrom({ name: 'a proxy', match: () => true, limit: Infinity, adds: ['x-my-proxy'], path: 'haproxy' as const })
+  expect<PeerRule>().type.not.toBeAssignableFrom({ name: 'a proxy', match: () => true, limit: Infinity, path: 'nginx-plus' as const })
   // The table is shared and frozen: it cannot be changed in place.
   expect(knownPeers).type.not.toHaveProperty('push')
 })
@@ -113,7 +114,10 @@ test('behind: the path in front of the app, by name, rule or chain', () => {
   expect<PathName>().type.toBe<keyof typeof knownPaths>()
   expect(proxySigns).type.toBe<readonly string[]>()
 
-  expect(app.register(processing, { behind: 'nginx' })).type.toRaiseError()
+  // Said by name: no 102 through nginx, Kong or ingress-nginx, and no warning.
+  expect(app.register(processing, { behind: 'nginx' })).type.not.toRaiseError()
+  expect(app.register(processing, { behind: ['cloudflare', 'ingress-nginx'] })).type.not.toRaiseError()
+  expect(app.register(processing, { behind: 'varnish' })).type.toRaiseError()
   expect(app.register(processing, { behind: async () => true })).type.toRaiseError()
   expect(app.register(processing, { behind: () => 'yes' })).type.toRaiseError()
   expect(app.register(processing, { interimBytes: '16k' })).type.toRaiseError()
