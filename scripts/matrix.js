@@ -335,7 +335,7 @@ async function atlasRows () {
     A.throughProxy(p, start, options, async (proxy) => (await curl([`${proxy.origin}/slow?ms=2300`], { timeout: 10_000 })).results[0]?.status ?? null)))).join(' with the plugin, ') + ' without'
   const [apacheT, caddyT, squidT] = await Promise.all([timeoutPairFor(A.startApache, { timeout: 1 }), timeoutPairFor(A.startCaddy, { readTimeout: '1s' }), timeoutPairFor(A.startSquid, { readTimeout: 1 })])
   const proxies = await Promise.all([
-    forwarded(A.startApache, 'Apache `mod_proxy_http`', v.apache, `cap: ${apacheCap}; \`ProxyPass timeout=1\`, 2.3 s handler: ${apacheT} (a 102 resets it); default options: at most 9 (recognised by X-Forwarded-Server)`),
+    forwarded(A.startApache, 'Apache `mod_proxy_http`', v.apache, `cap: ${apacheCap}; \`ProxyPass timeout=1\`, 2.3 s handler: ${apacheT} (a 102 resets it); default options: none (its headers are proxy signs, which nginx can send too); \`behind: 'apache'\` sends 9`),
     forwarded(A.startCaddy, 'Caddy `reverse_proxy`', v.caddy, `cap: ${caddyCap}; \`read_timeout 1s\`, 2.3 s handler: ${caddyT} (a 102 resets it); not recognisable: default options send none; \`behind: 'caddy'\` sends 5`),
     forwarded(A.startSquid, 'Squid (reverse proxy, accel)', v.squid, `no cap seen up to 130; \`read_timeout 1 second\`, 2.3 s handler: ${squidT} (a 102 does not reset it)`),
     forwarded(A.startGoProxy, 'Go `httputil.ReverseProxy`', v.go, `cap: ${goProxyCap}; not recognisable: default options send none; \`behind: 'go'\` sends 5`),
