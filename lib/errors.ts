@@ -40,7 +40,7 @@ export function describeValue (value: unknown): string {
   return inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 64 })
 }
 
-type Level = 'warn' | 'debug'
+type Level = 'warn' | 'info' | 'debug'
 
 /** A code that is logged, not thrown: its level, and a one-sentence message with `%s` for its values. */
 export interface LoggedCode<L extends Level, Values extends unknown[]> {
@@ -107,9 +107,11 @@ export const FST_PROCESSING_OPTION_IN_CONFIG = loggedCode<[route: string, keys: 
   'FST_PROCESSING_OPTION_IN_CONFIG', 'warn',
   'route %s has %s, which the plugin reads only inside config.processing: move it there ({ config: { processing: { %s } } })')
 
-export const FST_PROCESSING_ROUTES_BEFORE = loggedCode<[count: number, routes: string]>(
-  'FST_PROCESSING_ROUTES_BEFORE', 'warn',
-  '%s route(s) were declared before the plugin was registered (%s), so they get no 102s: register it before the routes (await fastify.register(fastifyProcessing))')
+// At info, not warn: Fastify shows the plugin no earlier route's config, so most of the routes listed
+// (a health check, another plugin's) never wanted 102s, and a correct app must not warn at every start.
+export const FST_PROCESSING_ROUTES_BEFORE = loggedCode<[count: number, routes: string], 'info'>(
+  'FST_PROCESSING_ROUTES_BEFORE', 'info',
+  '%s route(s) were declared before the plugin was registered (%s), so they get no 102s: if one should, register the plugin before the routes (await fastify.register(fastifyProcessing))')
 
 export const FST_PROCESSING_EXPECT_UNREACHED = loggedCode<[addresses: number, reached: number]>(
   'FST_PROCESSING_EXPECT_UNREACHED', 'warn',
