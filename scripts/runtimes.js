@@ -54,6 +54,6 @@ export function install () {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [name, binary] of Object.entries(install())) {
-    console.log(`${name} ${execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0]}: ${binary}`)
+    console.log(`${execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0].replace(/^(?!deno)/, `${name} `)}: ${binary}`)
   }
 }

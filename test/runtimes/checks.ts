@@ -5,9 +5,10 @@ import http2 from 'node:http2'
 import { createInterface } from 'node:readline'
 import type { Test } from 'tap'
 import * as undici from 'undici'
-import { PINNED, runtimeBinary, runtimeCommand } from '../../scripts/runtimes.js'
+import { runtimeCommand } from '../../scripts/runtimes.js'
 import { Client, http as head, type Response } from '../ecosystem/harness.js'
 import { statusLines, until } from '../helpers.js'
+import { needsRuntime } from './needs.js'
 
 // The checks every runtime must pass, from the outside: test/runtimes/app.js (the built plugin on the real
 // Fastify) runs under the runtime, and this Node process talks to it on real sockets, with Node's http
@@ -128,12 +129,7 @@ function start (runtime: Runtime): { ready: Promise<Ready>, closed: Promise<unkn
 
 /** Every check, against `runtime`'s pinned version. A runtime that is not installed is a skip, or under CI a failure. */
 export function runtimeChecks (t: Test, runtime: Runtime): void {
-  if (runtime !== 'node' && runtimeBinary(runtime) === null) {
-    const why = `${runtime} ${PINNED[runtime]} is not installed: run \`npm run runtimes\` (as .ci/run does)`
-    if (process.env.CI === 'true') t.fail(why)
-    else t.pass(why, { skip: why })
-    return
-  }
+  if (!needsRuntime(t, runtime)) return
   const app = start(runtime)
 
   t.test(`${runtime}: the plugin's wire behaviour`, async (t) => {
