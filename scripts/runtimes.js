@@ -14,12 +14,15 @@ export const PINNED = { bun: '1.4.5', deno: '2.9.6' }
 const root = fileURLToPath(new URL('..', import.meta.url))
 const cache = () => process.env.RUNTIMES_CACHE ?? join(root, '.cache', 'runtimes')
 
-/** Where the package leaves its binary: bun's postinstall links it into bun/bin, or it stays in the platform package. */
+/**
+ * Where the binary is: in the platform package, unless the package's postinstall moved it into its own bin
+ * (bun does; a placeholder stands there when npm ran no install script, so the platform package comes first).
+ */
 function candidates (name, dir) {
   const modules = join(dir, 'node_modules')
   return name === 'bun'
-    ? [join(modules, 'bun', 'bin', 'bun.exe'), join(modules, '@oven', `bun-${process.platform}-${process.arch}`, 'bin', 'bun')]
-    : [join(modules, 'deno', 'deno'), join(modules, '@deno', `${process.platform}-${process.arch === 'x64' ? 'x64' : 'arm64'}-glibc`, 'deno')]
+    ? [join(modules, '@oven', `bun-${process.platform}-${process.arch}`, 'bin', 'bun'), join(modules, 'bun', 'bin', 'bun.exe')]
+    : [join(modules, '@deno', `${process.platform}-${process.arch}-glibc`, 'deno'), join(modules, 'deno', 'deno')]
 }
 
 /** The pinned runtime's binary, or null when it is not installed. */
