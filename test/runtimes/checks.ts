@@ -147,7 +147,7 @@ export function runtimeChecks (t: Test, runtime: Runtime): void {
       raw(ports.main, head('GET', '/streamed')).then(async ({ client, res }) => ({ res, after: await reuse(client) })),
       (async () => {
         const client = await Client.connect(ports.main)
-        client.write(head('GET', '/slow?ms=700') + head('GET', '/slow?ms=300'))
+        client.write(head('GET', '/slow?ms=1000') + head('GET', '/slow?ms=300'))
         const first = await client.read()
         const second = await client.read()
         return { first, second, after: await reuse(client) }
@@ -179,13 +179,15 @@ export function runtimeChecks (t: Test, runtime: Runtime): void {
     })
 
     t.test('none after the final headers: a streamed body is not cut by a 102 (raw TCP, strict parser)', async (t) => {
-      t.same(bare(streamed.res), [102], 'one 102 before the headers at 300 ms, none of the two due after them')
+      // One 102 is due before the headers go out at 300 ms (one fewer, on a machine that delays it past
+      // them), the other two while the body streams: the strict parser fails on any inside the body.
+      t.ok(bare(streamed.res).length < limit && bare(streamed.res).every((s) => s === 102), `102s before the headers only: ${bare(streamed.res).join(', ') || 'none'}`)
       t.same([streamed.res.status, streamed.res.body.toString()], [200, 'headers sent; reply.processing() after them: false'])
       t.same(streamed.after, { stray: 0, ping: [0, 200, 'pong'] }, 'nothing stray after it; the connection is reused')
     })
 
     t.test('pipelining: two requests in one write, answered in order, each 102 before its own final response', async (t) => {
-      t.same([bare(pipelined.first), pipelined.first.status, pipelined.first.body.toString()], [threes, 200, 'slow 700'])
+      t.same([bare(pipelined.first), pipelined.first.status, pipelined.first.body.toString()], [threes, 200, 'slow 1000'])
       // The second request's one 102 is due while the first still answers: it follows the first response.
       t.same([pipelined.second.status, pipelined.second.body.toString()], [200, 'slow 300'])
       t.comment(`${version}: the second request's interims: ${bare(pipelined.second).join(', ') || 'none'}`)
