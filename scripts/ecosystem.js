@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 
 const root = new URL('..', import.meta.url)
 const require = createRequire(new URL('package.json', root))
-const minorFiles = ['5.0', '5.7', '5.8', 'latest'].map((m) => `test/ecosystem/fastify-${m}.test.ts`)
+const minorFiles = ['5.0', '5.7', '5.8', 'latest', '6'].map((m) => `test/ecosystem/fastify-${m}.test.ts`)
 const files = [
   ...minorFiles,
   ...readdirSync(new URL('test/ecosystem/', root)).filter((f) => f.endsWith('.test.ts')).sort()
