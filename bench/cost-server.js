@@ -133,11 +133,12 @@ function measureHeap () {
 /**
  * A timed phase, cut into four windows of this process's CPU time and the 102s written in each:
  *   setup     from 'ready' until every request has arrived (a setImmediate after the last)
- *   first     until halfway between the first wave's last 102 and the second wave's first
- *   later     the later waves, until halfway between the last one and the first final response
+ *   first     until a quarter interval after the last request's first 102 was due
+ *   later     until a quarter interval before the first final response: no first 102, no answer
  *   teardown  until every response has been answered and SETTLE_MS more
- * A window boundary that falls inside a wave (a ramp longer than half an interval) is reported, and
- * the later 102s that land in the first or teardown window are taken out at the later window's price.
+ * With a ramp (first arrival to last) longer than an interval, later 102s land in the first and
+ * teardown windows: they are taken out at the later window's price. A first 102 in the setup or later
+ * window cannot be, and is reported (`overlap`).
  */
 async function measureTiming () {
   const p = phase
@@ -148,9 +149,8 @@ async function measureTiming () {
   // parsed in one go, N final responses in one timer tick), which block the loop as long with no plugin.
   const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION })
   eld.enable()
-  const laterWaves = Math.floor((sleepMs - threshold - 1) / interval)
-  const b1 = (p.last + threshold + p.first + threshold + interval) / 2
-  const b2 = (p.last + threshold + laterWaves * interval + p.first + sleepMs) / 2
+  const b1 = p.last + threshold + interval / 4
+  const b2 = Math.max(b1, p.first + sleepMs - interval / 4)
   await sleep(b1 - now())
   marks.push(t())
   await sleep(b2 - now())
@@ -167,7 +167,7 @@ async function measureTiming () {
   }))
   const [setup, first, later, teardown] = windows
   m.rampMs = p.last - p.first
-  m.overlap = m.rampMs > interval / 2 || setup.firsts > 0
+  m.overlap = setup.firsts > 0 || later.firsts > 0 || b2 === b1
   m.per102Us = later.laters > 0 ? later.us / later.laters : NaN
   const price = Number.isFinite(m.per102Us) ? m.per102Us : 0
   m.setupUs = setup.us

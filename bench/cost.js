@@ -43,7 +43,7 @@ const path = (mode, set) => mode === 'plugin' && set === 'proxied' ? '/proxied' 
 export async function runCost ({ ns, sets: setsOf = () => Object.keys(HEADER_SETS), threshold, interval, sleep: sleepMs, rounds, warmupN = 0, node, log = console.error }) {
   const results = []
   for (const n of ns) {
-    const t = { threshold, interval: interval(n), sleep: sleepMs(n) }
+    const t = { threshold: threshold(n), interval: interval(n), sleep: sleepMs(n) }
     const sets = setsOf(n)
     const expected = Math.floor((t.sleep - t.threshold) / t.interval) + 1
     const server = new Child(here('./cost-server.js'), [JSON.stringify(t)], ['--expose-gc'], { node })
