@@ -1,74 +1,71 @@
-// `npm run bench`: every benchmark of BENCHMARKS.md in one run, written into its generated section (the
-// text around the markers is kept). `npm run bench -- --quick` prints the same tables from shorter runs
-// and writes nothing.
+// `npm run bench` (from the repository's root): every benchmark of BENCHMARKS.md in one run, its tables
+// written into BENCHMARKS.md's generated section. `npm run bench -- --quick`: shorter runs, nothing
+// written. Either prints the report, then ONE JSON line of the headline figures and targets.
 //   1. the fast path: one server process, every route interleaved, server CPU per request (fastpath.js)
-//   1b. the fast path by instruction count, under callgrind (callgrind.js; full runs only: ~90 s)
-//   2. real sockets: N slow requests waiting at once, to 15,000, the plugin beside the hand-written
-//      reference and the bare-write floor (scale.js), on this Node and on Node 24 and 26
-//   3. the socket-free simulation through the real scheduler, to 1,000,000 (sim.js)
-// Options: --quick, --write / --no-write (default: write on a full run without --ns, --aa or --warm-n),
-//          --only=fastpath,callgrind,scale,node24,node26,sim (a subset), --ns=100,1000 (section 2's sizes on
-//          every line), --aa (section 2 adds a second copy of the reference to every round: the A/A control
-//          of its CPU ratio), --warm-n=1000 (the fewest requests of section 2's warm-up phases). Node 24 and
-//          26 are the npm packages node@24 and node@26 under $NODE_LINES_CACHE/<line> (default
-//          .cache/node-lines, as `npm run test:lines`), installed when absent.
+//   1b. the same by instruction count, under callgrind (callgrind.js; full runs, where valgrind is installed)
+//   2. the cost of a slow request, taken apart, the plugin beside the hand-written loop (cost.js), on
+//      this Node and on Node 24 and 26
+//   3. the gate's share of a first 102: its decision timed alone (gate.js)
+// Options: --quick; --write / --no-write (default: write on a full run without --only, --ns or --rounds);
+//          --only=fastpath,callgrind,node20,node24,node26,gate; --ns=100,1000 (section 2's sizes); --rounds=N (its rounds).
+// Node 24 and 26 are the npm packages node@24 and node@26 under $NODE_LINES_CACHE/<line> (default
+// .cache/node-lines, as `npm run test:lines`), installed when absent.
 import { execFileSync, execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { median } from './common.js'
+import { runCost, HEADER_SETS } from './cost.js'
 import { ROUTES, runFastPath } from './fastpath.js'
-import { runScale, TIMING_PHASES, TWIN_PHASE } from './scale.js'
-import { runSim } from './sim.js'
 import { fmtInterval } from './stats.js'
 
 const args = process.argv.slice(2)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = args.includes('--quick')
-const aa = args.includes('--aa')
 const ns = option('ns')?.split(',').map(Number)
-const warmN = option('warm-n') === undefined ? undefined : Number(option('warm-n'))
-// A run that changes what section 2 measures prints its tables; it does not replace the full run's.
-const write = args.includes('--write') || (!quick && !aa && ns === undefined && warmN === undefined && !args.includes('--no-write'))
-// callgrind (section 1b, ~90 s of valgrind) is left out of --quick unless --only names it.
-const only = option('only')?.split(',') ?? ['fastpath', ...(quick ? [] : ['callgrind']), 'scale', 'node24', 'node26', 'sim']
+const roundsOption = option('rounds') === undefined ? undefined : Number(option('rounds'))
+const write = args.includes('--write') || (!quick && option('only') === undefined && ns === undefined && roundsOption === undefined && !args.includes('--no-write'))
+const valgrind = (() => { try { execSync('command -v valgrind callgrind_control', { stdio: 'ignore' }); return true } catch { return false } })()
+const only = option('only')?.split(',') ?? ['fastpath', ...(quick || !valgrind ? [] : ['callgrind']), 'node20', 'node24', 'node26', 'gate']
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
   console.error('bench: dist/index.js is missing; run `npm run build` first (`npm run bench` does).')
   process.exit(1)
 }
 
-const wave = { threshold: 1000, interval: 1000 }
-// Up to 1,000 waiting requests a window holds at most a thousand 102s, and one compile or collection that
-// lands in it moves the figure by a third or more: more rounds there, where a round costs about 25 s, and
-// a second warm-up round, which leaves less of the paths' compiling to the counted ones.
-const SMALL_N = 1000
-const bySize = (small, large) => (n) => n <= SMALL_N ? small : large
+// Threshold 1 s, interval 500 ms; from 10,000, 3 s and 1 s: the requests take up to 2.5 s to arrive on
+// a loaded machine, and the first 102s must not be due before the last has arrived. The handler
+// answers half an interval after the third 102: one first 102 and two later ones per request.
+const thresholdOf = (n) => n >= 10_000 ? 3000 : 1000
+const intervalOf = (n) => n >= 10_000 ? 1000 : 500
 const SETTINGS = quick
   ? {
       fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 4000 }], rounds: 6, warmup: 1 },
-      // No warm-up round: a look at the tables in under 3 minutes, not figures to quote.
-      scale: { ns: [1000, 10_000], ...wave, sleep: 4000, heapRounds: 1, warmupRounds: 0, timingRounds: 1 },
-      node24: { ns: [1000], ...wave, sleep: 4000, heapRounds: 1, warmupRounds: 0, timingRounds: 1 },
-      node26: { ns: [1000], ...wave, sleep: 4000, heapRounds: 1, warmupRounds: 0, timingRounds: 1 },
-      sim: { ns: [100, 100_000], threshold: 4000, interval: 1000, waves: 4, rounds: 1 }
+      // 10,000 with the browser's headers only: the heap figure needs it (below, a few hundred KB in all
+      // sit inside a collection's leftovers).
+      cost: { ns: [1000, 10_000], sets: (n) => n >= 10_000 ? ['browser'] : Object.keys(HEADER_SETS), rounds: () => 1, warmupN: 1000 }
     }
   : {
-      fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 20_000 }], rounds: 16, warmup: 2 },
-      scale: { ns: [100, 1000, 5000, 10_000, 15_000], ...wave, sleep: 7000, heapRounds: 1, warmupRounds: bySize(2, 1), warmupN: SMALL_N, timingRounds: bySize(6, 3) },
-      node24: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 6000, heapRounds: 1, warmupRounds: bySize(2, 1), warmupN: SMALL_N, timingRounds: bySize(6, 2) },
-      node26: { ns: [100, 1000, 10_000, 15_000], ...wave, sleep: 6000, heapRounds: 1, warmupRounds: bySize(2, 1), warmupN: SMALL_N, timingRounds: bySize(6, 2) },
-      sim: { ns: [100, 1000, 10_000, 100_000, 1_000_000], threshold: 4000, interval: 1000, waves: 4, rounds: 2 }
+      fastpath: { shapes: [{ connections: 10, pipelining: 1, amount: 10_000 }], rounds: 12, warmup: 2 },
+      cost: { ns: [100, 1000, 10_000], rounds: (n) => n === 1000 ? 5 : n >= 10_000 ? 2 : 3, warmupN: 1000 }
     }
+const costSettings = {
+  ...SETTINGS.cost,
+  ...(ns === undefined ? {} : { ns }),
+  ...(roundsOption === undefined ? {} : { rounds: () => roundsOption }),
+  threshold: thresholdOf,
+  interval: intervalOf,
+  sleep: (n) => thresholdOf(n) + 2.5 * intervalOf(n)
+}
 
-// The targets of issue 19, each checked where the tables say.
+// Issue 31's targets, each checked where the tables say.
 const TARGETS = {
-  registered: 1.01, // CPU per request × /none's
-  optedVsFloor: 1.02, // × the no-op hook floor (route onRequest + onSend + one shared 'close' listener)
-  cpuRatio: 1, // CPU per 102 × the hand-written reference's, same round
-  gapOverReference: 5, // ms: the gap error p99 at most the reference's + this, from 10,000
-  eldP99: 20, // ms, at every N
-  heap: 250 // bytes per pending request
+  fastPath: 1.02, // CPU per request × the no-op-hook floor's (route onRequest + onSend + one 'close' listener)
+  perRequestN: 1000, // where the plugin's CPU per request (one 102 each) must be at most the loop's
+  per102: 1, // CPU per later 102 × the loop's, same round, at every N
+  heap: 250, // bytes per waiting request, from HEAP_N (below it, a few hundred KB in all: a collection's leftovers)
+  heapN: 10_000,
+  eldP99: 20 // ms, at every N
 }
 
 const log = (line) => console.error(line)
@@ -77,6 +74,7 @@ const load0 = os.loadavg()[0]
 log(`bench: ${quick ? 'quick' : 'full'} run (${only.join(', ')}), node ${process.version}, load average ${load0.toFixed(2)}`)
 
 function nodeLine (line) {
+  if (line === 20) return process.execPath
   const cache = process.env.NODE_LINES_CACHE ?? `${root}.cache/node-lines`
   const bin = `${cache}/${line}/node_modules/node/bin/node`
   if (!existsSync(bin)) {
@@ -86,7 +84,7 @@ function nodeLine (line) {
   return bin
 }
 
-const phase = async (name, fn) => {
+async function phase (name, fn) {
   if (!only.includes(name)) return null
   const t = Date.now()
   const result = await fn()
@@ -98,20 +96,17 @@ const fastpath = await phase('fastpath', () => runFastPath({ ...SETTINGS.fastpat
 // Its own process: it prints its tables in markdown, kept as they are.
 const callgrind = await phase('callgrind', () => execFileSync(process.execPath, [fileURLToPath(new URL('./callgrind.js', import.meta.url))],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
-// The sizes and phases of section 2 as the options say, on every line.
-const scaleSettings = (line) => ({ ...SETTINGS[line], ...(ns === undefined ? {} : { ns }), ...(warmN === undefined ? {} : { warmupN: warmN }), timingPhases: aa ? [...TIMING_PHASES, TWIN_PHASE] : TIMING_PHASES })
-const scales = [['2', 'Node ' + process.version, await phase('scale', () => runScale({ ...scaleSettings('scale'), log })), scaleSettings('scale')]]
-for (const [line, letter] of [[24, 'b'], [26, 'c']]) {
+const lines = []
+for (const line of [20, 24, 26]) {
   if (!only.includes(`node${line}`)) continue
   const node = nodeLine(line)
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
-  scales.push([`2${letter}`, `Node ${version}`, await phase(`node${line}`, () => runScale({ ...scaleSettings(`node${line}`), node, log })), scaleSettings(`node${line}`)])
+  const rows = await phase(`node${line}`, () => runCost({ ...costSettings, node, log }))
+  if (rows !== null) lines.push({ line, version, rows })
 }
-const sim = await phase('sim', async () => {
-  const rounds = []
-  for (let r = 0; r < SETTINGS.sim.rounds; r++) rounds.push(await runSim({ ...SETTINGS.sim, log }))
-  return SETTINGS.sim.ns.map((n, i) => ({ n, rounds: rounds.map((list) => list[i]) }))
-})
+
+const gate = await phase('gate', () => execFileSync(process.execPath, [fileURLToPath(new URL('./gate.js', import.meta.url))],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
 
 const fmt = (x, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : '–'
 const mark = (ok) => ok ? '✅' : '❌'
@@ -123,134 +118,144 @@ function spread (values, digits = 1) {
   const [min, max] = [Math.min(...v), Math.max(...v)]
   return { median: m, max, text: v.length > 1 ? `${fmt(m, digits)} (${fmt(min, digits)}–${fmt(max, digits)})` : fmt(m, digits) }
 }
+
+const PARTS = ['setupUs', 'firstUs', 'teardownUs']
+/** Per round of one header set: each mode's CPU per request above /plain's in the same round, by part. */
+function extras (timing, n) {
+  return timing.plain.map((plain, r) => Object.fromEntries(['loop', 'plugin'].map((mode) => {
+    const f = timing[mode][r]
+    const parts = PARTS.map((part) => (f[part] - plain[part]) / n)
+    return [mode, { parts, total: parts.reduce((a, b) => a + b, 0), per102: f.per102Us }]
+  })))
+}
+
+/** The figures of one N on one line: per header set, and pooled over the sets for the targets. */
+function figures (row) {
+  const sets = Object.keys(row.timing)
+  const bySet = Object.fromEntries(sets.map((set) => [set, extras(row.timing[set], row.n)]))
+  const pooled = sets.flatMap((set) => bySet[set])
+  const all = sets.flatMap((set) => ['loop', 'plugin'].flatMap((mode) => row.timing[set][mode]))
+  const plugin = sets.flatMap((set) => row.timing[set].plugin)
+  return {
+    n: row.n,
+    bySet,
+    total: { plugin: spread(pooled.map((r) => r.plugin.total)), loop: spread(pooled.map((r) => r.loop.total)) },
+    per102: { plugin: spread(pooled.map((r) => r.plugin.per102), 2), loop: spread(pooled.map((r) => r.loop.per102), 2) },
+    ratio: spread(pooled.map((r) => r.plugin.per102 / r.loop.per102), 2),
+    heap: row.heap,
+    eldP99: spread(plugin.map((f) => f.eldP99)),
+    eldP99Loop: spread(sets.flatMap((set) => row.timing[set].loop).map((f) => f.eldP99)),
+    eldP99Plain: spread(sets.flatMap((set) => row.timing[set].plain).map((f) => f.eldP99)),
+    ok: all.every((f) => f.ok === f.n),
+    counts: plugin.every((f) => f.countOk === f.n),
+    overlap: all.some((f) => f.overlap),
+    rampMs: spread(plugin.map((f) => f.rampMs), 0)
+  }
+}
+
 const out = []
+const summary = { node: {}, targets: {} }
 
 if (fastpath !== null) {
   const { rounds, warmup, shapes: [shape] } = SETTINGS.fastpath
   const row = fastpath[0]
-  out.push('### 1. The fast path: a route that answers at once, same process', '')
-  out.push(`One server process (\`bench/fastpath-server.js\`) with every route; ${rounds} rounds (after ${warmup} not counted), each running every ` +
-    `route once in a shuffled order, ${shape.amount} requests per run, autocannon in this process with ${shape.connections} connections. ` +
-    'The figure is the server\'s own CPU per request over the second route\'s in the same round; median of the per-round ratios with a ' +
-    '95 % bootstrap interval. Above 1: the first route costs more.', '')
-  out.push('| ratio | CPU per request, median [95 % CI] | req/s view (noisier) | target |', '|---|---|---|---|')
+  out.push('### 1. The fast path: a route that answers at once', '')
+  out.push(`\`bench/fastpath.js\`: one server process with every route; ${rounds} rounds (after ${warmup} not counted), each running every ` +
+    `route once in a shuffled order, ${shape.amount} requests a run, autocannon in the parent with ${shape.connections} connections. ` +
+    'Server CPU per request over the second route\'s in the same round; median of the per-round ratios [95 % bootstrap interval].', '')
+  out.push('| ratio | CPU per request | req/s view (noisier) | target |', '|---|---|---|---|')
   const names = {
-    'none2/none': 'A/A: `/none2` / `/none` (twin routes: the noise)',
+    'none2/none': 'A/A: `/none2` / `/none` (the noise)',
     'registered/none': 'registered, not opted in / `/none`',
     'opted/none': 'opted in / `/none`',
     'hooks/none': 'no-op route `onRequest` + `onSend` / `/none`',
-    'hooksclose/none': 'the same + one shared `\'close\'` listener (the floor) / `/none`',
+    'hooksclose/none': 'the same + one `\'close\'` listener (the floor) / `/none`',
     'naive/none': 'naive: global hook + `setInterval` / `/none`',
     'opted/hooksclose': '**opted in / the floor**',
     'opted/naive': 'opted in / naive'
   }
-  const targets = { 'registered/none': TARGETS.registered, 'opted/hooksclose': TARGETS.optedVsFloor }
   for (const r of row.ratios) {
     const key = `${r.a}/${r.b}`
-    const target = targets[key] === undefined ? '–' : `≤ ${targets[key]} ${mark(r.cpu.median <= targets[key])}`
+    const target = key === 'opted/hooksclose' ? `≤ ${TARGETS.fastPath} ${mark(r.cpu.median <= TARGETS.fastPath)}` : '–'
     out.push(`| ${names[key] ?? key} | ${fmtInterval(r.cpu)} | ${fmtInterval(r.rps)} | ${target} |`)
   }
-  out.push('', 'Server CPU per request, µs, median [95 % CI]: ' + ROUTES.map((route) => `\`/${route}\` ${fmtInterval(row.abs[route].cpu, 2)}`).join('; ') +
+  out.push('', 'Server CPU per request, µs: ' + ROUTES.map((route) => `\`/${route}\` ${fmtInterval(row.abs[route].cpu, 2)}`).join('; ') +
     `. Other processes used ${fmt(row.neighbour.median, 2)} of a core in the median run.`, '')
+  const floor = row.ratios.find((r) => r.a === 'opted' && r.b === 'hooksclose').cpu
+  summary.fastPath = { median: +floor.median.toFixed(3), lo: +floor.lo.toFixed(3), hi: +floor.hi.toFixed(3) }
+  summary.targets.fastPath = floor.median <= TARGETS.fastPath
 }
 
 if (callgrind !== null) {
   out.push('### 1b. The fast path by instruction count (callgrind)', '')
   out.push('`bench/callgrind.js`: one server process under `valgrind --tool=callgrind`, every route warmed up uninstrumented, then rounds in ' +
     'a seeded order of: a minor GC, counters zeroed, 400 requests to one route one at a time, a dump. `/floor` is `/hooksclose` under a ' +
-    'path as long as `/opted`, and `/plainroute` a plugin-free route as long as `/registered`: a path costs tens of instructions a character. ' +
-    `Targets: opted ≤ ${TARGETS.optedVsFloor} × the floor, registered ≤ ${TARGETS.registered} × a plugin-free route.`, '')
+    'path as long as `/opted`, and `/plainroute` a plugin-free route as long as `/registered`: a path costs tens of instructions a character.', '')
   out.push(callgrind.trim(), '')
+  // Below section 1's noise (its A/A row), so it decides the fast-path target where it ran.
+  const ratio = Number(/\| opted \/ floor \| ([\d.]+) \|/.exec(callgrind)?.[1])
+  summary.fastPathInstructions = ratio
+  summary.targets.fastPath = ratio <= TARGETS.fastPath
 }
 
-function scaleFigures (row) {
-  const { plugin, reference, bare, twin } = row.timing
-  const of = (list, key) => spread(list.map((f) => f[key]))
-  const heap = (name) => median(row.heap[name].map((p) => p.heapPerRequest)) - median(row.heap.bare.map((p) => p.heapPerRequest))
-  // Each round's plugin phase over the reference's (or the floor's) of the same round.
-  const ratio = (other, of = plugin) => spread(of.map((f, i) => f.cpuPer102Us / other[i]?.cpuPer102Us), 2)
-  const both = (key) => [of(plugin, key), of(reference, key)]
-  return {
-    n: row.n,
-    ok: Math.min(...plugin.map((f) => f.ok)),
-    countOk: Math.min(...plugin.map((f) => f.countOk)),
-    cpu: [spread(plugin.map((f) => f.cpuPer102Us), 2), spread(reference.map((f) => f.cpuPer102Us), 2)],
-    floorCpu: spread(bare.map((f) => f.cpuPer102Us), 2),
-    refRatio: ratio(reference),
-    floorRatio: ratio(bare),
-    twinRatio: twin === undefined ? null : ratio(reference, twin),
-    eldP99: both('eldP99'),
-    eldMax: both('eldMax'),
-    lateMax: both('lateMax'),
-    gapP99: both('gapP99'),
-    serverGapP99: both('serverGapP99'),
-    gcMax: both('gcMaxMs'),
-    heap: [heap('plugin'), heap('reference')],
-    longestSlice: of(plugin, 'longestSliceMs'),
-    floorEldMax: of(bare, 'eldMax'),
-    errors: [...plugin, ...reference].map((f) => f.error).filter(Boolean)
+for (const { line, version, rows } of lines) {
+  const all = rows.map(figures)
+  const s = costSettings
+  out.push(`### 2${line === 20 ? '' : line === 24 ? 'b' : 'c'}. The cost of a slow request, taken apart: Node ${version}`, '')
+  out.push(`Per N: ${rows.map((r) => `${r.n.toLocaleString('en')}: ${s.rounds(r.n)} round(s), threshold ${r.threshold} ms, interval ${r.interval} ms`).join('; ')}; ` +
+    'the handler answers half an interval after the third 102. ' +
+    'CPU per request above `/plain` (same headers, same round), µs: **plugin** / loop, median (range) over rounds.', '')
+  out.push('| N | headers | setup | first 102 | teardown | total, one 102 | later 102, µs each | ÷ loop |', '|---|---|---|---|---|---|---|---|')
+  for (const f of all) {
+    for (const [set, rounds] of Object.entries(f.bySet)) {
+      const cell = (pick, digits = 1) => `**${spread(rounds.map((r) => pick(r.plugin)), digits).text}** / ${spread(rounds.map((r) => pick(r.loop)), digits).text}`
+      out.push(`| ${f.n.toLocaleString('en')} | ${set} | ${PARTS.map((_, i) => cell((m) => m.parts[i])).join(' | ')} | ${cell((m) => m.total)} | ` +
+        `${cell((m) => m.per102, 2)} | ${spread(rounds.map((r) => r.plugin.per102 / r.loop.per102), 2).text} |`)
+    }
+  }
+  out.push('', '| N | total, one 102, all sets: plugin / loop µs | CPU per later 102 ÷ loop | heap B per waiting request, plugin / loop | loop delay p99 ms, plugin / loop (no 102) | ramp ms | every 200, 102 counts ok |')
+  out.push('|---|---|---|---|---|---|---|')
+  for (const f of all) {
+    const perRequest = f.n === TARGETS.perRequestN ? ` ${mark(f.total.plugin.median <= f.total.loop.median)}` : ''
+    out.push(`| ${f.n.toLocaleString('en')} | **${f.total.plugin.text}** / ${f.total.loop.text}${perRequest} | ${f.ratio.text} ${mark(f.ratio.median <= TARGETS.per102)} | ` +
+      `**${fmt(f.heap.plugin, 0)}** / ${fmt(f.heap.loop, 0)}${f.n >= TARGETS.heapN ? ` ${mark(f.heap.plugin <= TARGETS.heap)}` : ''} | **${f.eldP99.text}** / ${f.eldP99Loop.text} (${f.eldP99Plain.text}) ${mark(f.eldP99.median <= TARGETS.eldP99)} | ` +
+      `${f.rampMs.text}${f.overlap ? ' (a first 102 fell outside its window)' : ''} | ${mark(f.ok && f.counts)} |`)
+  }
+  out.push('')
+  const at = all.find((f) => f.n === TARGETS.perRequestN)
+  summary.node[version] = {
+    perRequestUs: at === undefined ? null : { plugin: +at.total.plugin.median.toFixed(1), loop: +at.total.loop.median.toFixed(1) },
+    per102Ratio: Object.fromEntries(all.map((f) => [f.n, +f.ratio.median.toFixed(2)])),
+    heapB: Object.fromEntries(all.map((f) => [f.n, Math.round(f.heap.plugin)])),
+    eldP99Ms: Object.fromEntries(all.map((f) => [f.n, +f.eldP99.median.toFixed(1)]))
+  }
+  summary.targets[version] = {
+    perRequest: at === undefined ? null : at.total.plugin.median <= at.total.loop.median,
+    per102: all.every((f) => f.ratio.median <= TARGETS.per102),
+    heap: all.some((f) => f.n >= TARGETS.heapN) ? all.every((f) => f.n < TARGETS.heapN || f.heap.plugin <= TARGETS.heap) : null,
+    eldP99: all.every((f) => f.eldP99.median <= TARGETS.eldP99),
+    wire: all.every((f) => f.ok && f.counts)
   }
 }
 
-/** A count of rounds, fixed or by size (`bySize`), in words. */
-function rounds (count) {
-  return typeof count === 'function' ? `${count(SMALL_N)} round(s) per N up to ${SMALL_N.toLocaleString('en')}, ${count(SMALL_N + 1)} above` : `${count} round(s) per N`
+if (gate !== null) {
+  out.push('### 3. The gate\'s share of a first 102', '')
+  out.push('`bench/gate.js`: `decide()` from `dist/lib/gate.js` timed alone, in this process (Node ' + process.version + '), on 2,000 real Fastify ' +
+    'requests per header set (made with `inject()`), with the options the plugin resolved for the route; 7 rounds of 20 calls per request. ' +
+    'Compare with the first 102 in section 2.', '')
+  out.push(gate.trim(), '')
 }
 
-for (const [number, node, rows, s] of scales) {
-  if (rows === null) continue
-  out.push(`### ${number}. N slow requests waiting at once, real sockets, ${node}`, '')
-  out.push(`N raw keep-alive connections from a client process; the handler sleeps ${s.sleep / 1000} s; threshold ${s.threshold} ms, interval ` +
-    `${s.interval} ms: ${Math.floor((s.sleep - s.threshold) / s.interval) + 1} 102s per request (±1). ${rounds(s.timingRounds)} of three ` +
-    'timed phases on the same sockets in the same server: the plugin, the hand-written reference (`setTimeout`, then `setInterval`, calling ' +
-    '`res.writeProcessing()`) and the floor (bare 102 writes in one loop per interval); median (range over the rounds). Each cell: ' +
-    '**plugin** / reference. CPU per 102: the median over one-interval windows of the steady state. Before the counted rounds, ' +
-    `${rounds(s.warmupRounds ?? 1).replace('round(s)', 'warm-up round(s)')} of the three${s.warmupN ? ` (each phase at ${s.warmupN.toLocaleString('en')} requests at least)` : ''}, not counted, and one reply of each route outlives its phase, so that no phase pays for compiling its ` +
-    'path again inside its windows (see "CPU per 102 and the JIT" below). Targets: CPU per 102 ≤ the reference\'s ' +
-    `in the same round; loop delay p99 ≤ ${TARGETS.eldP99} ms; no 102 more than one interval late; from 10,000, ` +
-    `heap ≤ ${TARGETS.heap} B per pending request (below, a few tens of KB in all, inside a collection's leftovers) and gap error p99 ≤ ` +
-    `the reference's + ${TARGETS.gapOverReference} ms.`, '')
-  out.push('| N | 200s, 102 counts ok | CPU/102 µs (floor) | ÷ reference | loop delay p99 / max ms | lateness max ms | gap error p99 ms, client (server) | heap B/request |')
-  out.push('|---|---|---|---|---|---|---|---|')
-  const pair = ([a, b]) => `**${typeof a === 'number' ? fmt(a, 0) : a.text}** / ${typeof b === 'number' ? fmt(b, 0) : b.text}`
-  for (const f of rows.map(scaleFigures)) {
-    const gapOk = f.gapP99[0].median <= f.gapP99[1].median + TARGETS.gapOverReference
-    out.push(`| ${f.n.toLocaleString('en')} | ${f.ok}/${f.n}, ${f.countOk}/${f.n} ${mark(f.ok === f.n && f.countOk === f.n)} | ` +
-      `${pair(f.cpu)} (${f.floorCpu.text}) | ${f.refRatio.text} ${mark(f.refRatio.median <= TARGETS.cpuRatio)} | ` +
-      `${pair(f.eldP99)} / ${pair(f.eldMax)} ${mark(f.eldP99[0].max <= TARGETS.eldP99)} | ${pair(f.lateMax)} ${mark(f.lateMax[0].max <= s.interval)} | ` +
-      `${pair(f.gapP99)} (${pair(f.serverGapP99)})${f.n >= 10_000 ? ` ${mark(gapOk)}` : ''} | ${pair(f.heap)}${f.n >= 10_000 ? ` ${mark(f.heap[0] <= TARGETS.heap)}` : ''} |` +
-      (f.errors.length > 0 ? ` ${f.errors.join('; ')}` : ''))
-  }
-  out.push('', 'Per N: the plugin\'s longest scheduler slice (cut at 5 ms); the longest GC pause, **plugin** / reference; the plugin\'s CPU per 102 ' +
-    'over the floor\'s; the floor\'s loop delay max (it writes a wave in one go): ' + rows.map(scaleFigures).map((f) =>
-    `${f.n.toLocaleString('en')}: ${f.longestSlice.text} ms, ${pair(f.gcMax)} ms, ${f.floorRatio.text}×, ${f.floorEldMax.text} ms`).join('; ') + '.', '')
-  if (s.timingPhases.includes(TWIN_PHASE)) {
-    out.push('A/A (`--aa`): a second copy of the reference (its own route and closures) ÷ the reference, per round, median (range): ' +
-      rows.map(scaleFigures).map((f) => `${f.n.toLocaleString('en')}: ${f.twinRatio.text}`).join('; ') +
-      '. A CPU ratio of the plugin inside this spread is one the measurement cannot tell from 1.', '')
-  }
-}
-
-if (sim !== null) {
-  const s = SETTINGS.sim
-  out.push('### 3. The socket-free simulation, through the real scheduler', '')
-  out.push(`\`bench/sim-worker.js\`, a fresh process per N and round (${s.rounds} round(s): median (range)). N requests start in one burst ` +
-    `through the emitter, every 102 of a wave due in the same millisecond; threshold ${s.threshold} ms, interval ${s.interval} ms, ` +
-    `${s.waves} waves; a counting transport stands in for the sockets. *Time per 102*: the time inside the scheduler's slices over the ` +
-    `102s written in them; *floor*: the same counting write in one plain loop. Targets: every request gets its ${s.waves} 102s; heap ≤ ` +
-    `${TARGETS.heap} B per pending request; loop delay p99 ≤ ${TARGETS.eldP99} ms.`, '')
-  out.push('| N | complete | heap B/request | time per 102 µs (floor) | CPU per 102 µs, process | longest slice ms | loop delay p99 / max ms | lateness p99 ms | gap error p99 ms |')
-  out.push('|---|---|---|---|---|---|---|---|---|')
-  for (const { n, rounds: all } of sim) {
-    const rounds = all.filter((r) => r.error === undefined)
-    const failed = all.length - rounds.length
-    const of = (key, digits) => spread(rounds.map((r) => r[key]), digits)
-    const complete = Math.min(...rounds.map((r) => r.complete))
-    const [heap, eldP99] = [of('heapPerRequest', 0), of('eldP99')]
-    out.push(`| ${n.toLocaleString('en')} | ${complete}/${n}${failed > 0 ? ` (${failed} round(s) failed: ${all.find((r) => r.error).error})` : ''} ` +
-      `${mark(complete === n && failed === 0)} | ${heap.text} ${mark(heap.median <= TARGETS.heap)} | ${of('timePer102Us', 3).text} (${of('floorTimeUs', 3).text}) | ` +
-      `${of('cpuPer102Us', 2).text} | ${of('longestSliceMs').text} | ${eldP99.text} / ${of('eldMax').text} ${mark(eldP99.max <= TARGETS.eldP99)} | ` +
-      `${of('lateP99').text} | ${of('gapP99').text} |`)
+if (lines.length > 0) {
+  out.push('### Targets (issue 31)', '')
+  out.push(`| target | ${lines.map((l) => `Node ${l.version}`).join(' | ')} |`, `|---|${lines.map(() => '---|').join('')}`)
+  const row = (label, key) => out.push(`| ${label} | ${lines.map((l) => { const v = summary.targets[l.version][key]; return v === null ? '–' : mark(v) }).join(' | ')} |`)
+  row(`one 102 per request at ${TARGETS.perRequestN.toLocaleString('en')}: plugin CPU per request ≤ loop's`, 'perRequest')
+  row('CPU per later 102 ≤ loop\'s, at every N', 'per102')
+  row(`heap ≤ ${TARGETS.heap} B per waiting request (from ${TARGETS.heapN.toLocaleString('en')})`, 'heap')
+  row(`loop delay p99 ≤ ${TARGETS.eldP99} ms`, 'eldP99')
+  if (summary.targets.fastPath !== undefined) {
+    out.push(`| fast path ≤ ${TARGETS.fastPath} × the no-op-hook floor | ${mark(summary.targets.fastPath)} (Node ${process.version}: ${callgrind === null ? 'section 1, CPU' : 'section 1b, instructions'}) |`)
   }
   out.push('')
 }
@@ -260,13 +265,14 @@ try {
   commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim()
   if (execSync('git status --porcelain -- index.ts lib bench', { cwd: root, encoding: 'utf8' }).trim() !== '') commit += ' (index.ts, lib/ or bench/ modified)'
 } catch {}
-const version = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
+const version = (name, dir = '../node_modules') => JSON.parse(readFileSync(new URL(`${dir}/${name}/package.json`, import.meta.url), 'utf8')).version
 const cpus = os.cpus()
+const seconds = (Date.now() - started) / 1000
 const report = [
-  `- Command: \`npm run bench${quick ? ' -- --quick' : ''}${option('only') ? ` -- --only=${option('only')}` : ''}\` ` +
-    `(${fmt((Date.now() - started) / 1000, 0)} s), at commit ${commit}, ${new Date().toISOString()}`,
+  `- Command: \`npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}\` (${fmt(seconds, 0)} s), at commit ${commit}, ${new Date().toISOString()}`,
   `- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, ${os.type()} ${os.release()} (${os.arch()})`,
-  `- fastify ${version('fastify')}, autocannon ${version('autocannon')}; load average (1 min) at start / end: ${fmt(load0, 2)} / ${fmt(os.loadavg()[0], 2)} (shared machine)`,
+  `- fastify ${version('fastify')}, autocannon ${version('autocannon', './node_modules')}; load average (1 min) at start / end: ${fmt(load0, 2)} / ${fmt(os.loadavg()[0], 2)} (a shared machine: other processes ran)`,
+  `- Header sets (after \`Host\`): ${Object.entries(HEADER_SETS).map(([name, lines]) => `${name} ${lines.length}`).join(', ')} lines; \`bench/cost.js\` lists them.`,
   '', ...out
 ].join('\n')
 console.log(report)
@@ -282,3 +288,4 @@ if (write) {
   writeFileSync(file, text)
   log('bench: BENCHMARKS.md updated')
 }
+console.log(JSON.stringify({ quick, seconds: Math.round(seconds), ...summary }))
