@@ -6,7 +6,7 @@ import { claimRoute, kState, manualProcessing, release, sentCount, type RouteBox
 import { FST_PROCESSING_ALREADY_REGISTERED } from './lib/errors.js'
 import { acceptOnEveryServer, acceptProcessingExpectation } from './lib/expect.js'
 import type { ProcessingHeaders } from './lib/headers.js'
-import { probeOptions, probeRoute, type ResolvedProbe } from './lib/probe.js'
+import { probeOptions, probeRoute, type ResolvedProbe } from './lib/probe-endpoint.js'
 import { manualOptions, pluginOptions, routeOptions, type Behind, type FastifyProcessingOptions, type PathRule, type ProbeOptions, type ProcessingRouteOptions, type RouteSettings } from './lib/options.js'
 
 export { knownPaths, knownPeers, proxySigns, type PathName, type PeerRule } from './lib/peers.js'

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { probePath, type Result } from './probe.js'
+import { probePath, type Result } from './verdict.js'
 
 const USAGE = `Usage: fastify-processing probe <url> --token <token> [options]
 

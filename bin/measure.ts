@@ -20,7 +20,7 @@ export interface Settings {
   progress?: (line: string) => void
 }
 
-/** The JSON the probe answers with (lib/probe.ts). */
+/** The JSON the probe answers with (lib/probe-endpoint.ts). */
 export interface Report {
   protocol: string
   asked: { count: number, interval: number, hold: number }

@@ -163,7 +163,7 @@ export const knownPaths = Object.freeze({
   /** No proxy: the signs on a request are the client's own headers. */
   nothing: { limit: Infinity, evidence: 'the app is reached directly' },
   /** Every hop was measured with `fastify-processing probe` and found safe. */
-  probed: { limit: Infinity, evidence: 'the user measured the path: bin/probe.ts' },
+  probed: { limit: Infinity, evidence: 'the user measured the path: bin/verdict.ts' },
   haproxy: { limit: Infinity, evidence: 'measured: test/interop/haproxy.test.ts (HAProxy 2.6)' },
   cloudflare: { limit: Infinity, finalWithin: 125_000, evidence: 'cloudflare-docs: 1xx-informational (125 s after a 102)' },
   traefik: { limit: Infinity, evidence: 'read from its source: Go 1.26 ReverseProxy; docs/interop.md' },

@@ -8,7 +8,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import type { Test } from 'tap'
 import { pluginOptions } from '../lib/options.js'
-import { probeOptions, probeRoute } from '../lib/probe.js'
+import { probeOptions, probeRoute } from '../lib/probe-endpoint.js'
 import { freePort } from './interop/peers.js'
 
 // The command as users run it (the built dist/bin, in its own process) against the probe on a real socket.

@@ -8,7 +8,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import processing from '../index.js'
 import { pluginOptions, type ProbeOptions } from '../lib/options.js'
-import { probeOptions, probeRoute } from '../lib/probe.js'
+import { probeOptions, probeRoute } from '../lib/probe-endpoint.js'
 import { rawExchange, request, statusLines } from './helpers.js'
 
 const TOKEN = 'sixteen-chars-or-more'
