@@ -12,13 +12,19 @@ endpoint (the plugin's \`probe: { path, token }\` option).
   --http2            HTTP/2 (h2 over https:, prior knowledge over http:)
   --insecure         accept a self-signed certificate
   --hold <ms>        also hold the path this long, with 102s and without: pick more than its idle timeout
+                     (done anyway, for 35 s, when no 102 reaches the client)
   --interval <ms>    between the 102s of each trial (default 25)
-  --max <n>          the highest count tried (default 100, the plugin's default limit)
-  --timeout <ms>     how long one request may take beyond what it asked for (default 30000)
-  --json             print the result as JSON
+  --max <n>          the highest count tried (default 100, the plugin's default limit; never more than
+                     the app's own probe.maxCount)
+  --timeout <ms>     how long one request may take beyond what it asked for (default 90000: past nginx's
+                     60 s proxy_read_timeout, so that a path holding 102s is seen as it is)
+  --json             print the result as JSON (and no progress lines)
   --version          print the version and exit
 
 Exit codes: 0 safe, 1 unsafe or limited, 2 unreachable, 64 usage.`
+
+// A line at least this often while the command waits (the brief: every 5 s at most).
+const PROGRESS_MS = 4000
 
 function usage (problem: string): never {
   process.stderr.write(`${problem}\n\n${USAGE}\n`)
@@ -38,6 +44,7 @@ function table (r: Result): string {
     const p = r.app.policy
     const signs = p.signs.length > 0 ? `proxy signs: ${p.signs.join(', ')}` : 'no proxy sign'
     rows.push(['app saw', `${r.app.protocol}, ${signs}`])
+    if (r.app.maxCount !== null && r.cap !== null && r.cap.max === r.app.maxCount) rows.push(['app allows', `at most ${r.app.maxCount} 102s per probe (probe.maxCount): not the path's cap`])
     const why = p.reason === null ? '' : p.reason === 'peer' ? ` (peer: ${p.peer})` : ` (${p.reason})`
     rows.push(['default policy', p.sends ? `sends up to ${p.limit}${why}` : `sends none${why}`])
   }
@@ -45,6 +52,8 @@ function table (r: Result): string {
   if (r.cap !== null) {
     rows.push(['count that works', r.cap.fails === null ? `every one up to ${r.cap.max}` : `${r.cap.works}; ${r.cap.fails} fails: ${r.cap.failure}`])
   }
+  if (r.held !== null) rows.push(['held back', `${(r.held.ms / 1000).toFixed(1)} s after the app answered (it had sent ${r.held.sent}; ${r.held.reached} reached the client)`])
+  if (r.deadline !== null) rows.push(['deadline', `about ${(r.deadline.ms / 1000).toFixed(1)} s after the request (${r.deadline.seen}), seen by the ${r.deadline.by === 'hold' ? 'hold' : 'same count at twice the interval'}`])
   if (r.final !== null) rows.push(['final response', r.final])
   if (r.keepAlive !== null) {
     const word = (ok: boolean): string => ok ? 'works' : 'fails'
@@ -52,7 +61,7 @@ function table (r: Result): string {
   }
   if (r.hold !== null) {
     const note = r.hold.with === 'intact' && r.hold.without === 'intact' ? ' (the path did not time out: hold longer than its idle timeout)' : ''
-    rows.push([`hold ${r.hold.ms} ms`, `with ${r.hold.count} 102s: ${r.hold.with}; without: ${r.hold.without}${note}`])
+    rows.push([`hold ${r.hold.ms} ms${r.hold.auto ? ' (auto)' : ''}`, `with ${r.hold.count} 102s: ${r.hold.with}; without: ${r.hold.without}${note}`])
   }
   const width = Math.max(...rows.map(([k]) => k.length))
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)
@@ -105,7 +114,7 @@ async function main (argv: string[]): Promise<number> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') usage(`not an http: or https: URL: ${address}`)
   const token = values.token ?? process.env.FASTIFY_PROCESSING_PROBE_TOKEN
   if (token === undefined || token === '') usage('missing --token (or FASTIFY_PROCESSING_PROBE_TOKEN)')
-  const result = await probePath({
+  const settings = {
     url,
     token,
     http2: values.http2,
@@ -113,9 +122,21 @@ async function main (argv: string[]): Promise<number> {
     hold: values.hold === undefined ? null : readInteger('hold', values.hold, 0, 100, 3_600_000),
     interval: readInteger('interval', values.interval, 25, 10, 60_000),
     max: readInteger('max', values.max, 100, 1, 10_000),
-    timeout: readInteger('timeout', values.timeout, 30_000, 100, 3_600_000),
-    progress: (line) => process.stderr.write(`${line}\n`)
-  })
+    timeout: readInteger('timeout', values.timeout, 90_000, 100, 3_600_000)
+  }
+  // What the command waits for, printed every few seconds while it runs (never with --json: its output
+  // is for scripts).
+  let waiting = 'the probe\'s first answer'
+  const started = performance.now()
+  const ticker = values.json
+    ? undefined
+    : setInterval(() => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] waiting for ${waiting}\n`), PROGRESS_MS)
+  let result: Result
+  try {
+    result = await probePath({ ...settings, waiting: (what) => { waiting = what } })
+  } finally {
+    clearInterval(ticker)
+  }
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : table(result))
   return result.exit
 }

@@ -16,14 +16,19 @@ export interface Settings {
   hold: number | null
   /** How long one request may take beyond what it asked the probe to spend. */
   timeout: number
-  /** Called while a hold runs, about once a second. */
-  progress?: (line: string) => void
+  /** Told what the command waits for, each time that changes (the command prints it every few seconds). */
+  waiting?: (what: string) => void
 }
+
+/** What the endpoint says one run has done so far (`?status=<id>`): its 102s, and when it answered. */
+export interface RunStatus { sent: Array<{ seq: number, at: number }>, answered: number | null }
 
 /** The JSON the probe answers with (lib/probe-endpoint.ts). */
 export interface Report {
   protocol: string
   asked: { count: number, interval: number, hold: number }
+  /** The app's own bounds on what it may be asked for (absent from endpoints older than the status query). */
+  limits?: { maxCount: number, maxTime: number }
   sent: Array<{ seq: number, at: number }>
   stopped: string | null
   elapsed: number
@@ -40,6 +45,26 @@ export interface Exchange {
   error: string | null
   /** The request went on a connection an earlier one had used. */
   reused: boolean
+  /** Milliseconds from the request to its end: the response's last byte, the error, or the timeout. */
+  ms: number
+  /** Milliseconds to the first thing that came back (an interim or the response head), or null. */
+  firstAt: number | null
+  /** What the app said it had done, asked while this exchange took long; null if never asked. */
+  app: RunStatus | null
+  body: string | null
+}
+
+/** Silence this long after the app answered means the path holds what the app sent. */
+export const HELD_MS = 2000
+
+/**
+ * How long the path held back what the app sent: from the app's answer to the first thing that reached
+ * the client (or to the end of the exchange if nothing did), when that is more than HELD_MS; else null.
+ */
+export function heldFor (e: Exchange): number | null {
+  if (e.app === null || e.app.answered === null) return null
+  const held = (e.firstAt ?? e.ms) - e.app.answered
+  return held > HELD_MS ? held : null
 }
 
 /** Two requests on one connection: the probe, then a plain one that shows whether the connection survived. */
@@ -54,21 +79,30 @@ function parseReport (body: string): Report | null {
   }
 }
 
+type Query = Record<string, number | string>
+
 /** A client that keeps one connection (HTTP/1.1 keep-alive, or one HTTP/2 session) for every request it makes. */
 interface Client {
-  get (query: Record<string, number>, onInterim?: () => void): Promise<Exchange>
+  get (query: Query, onInterim?: () => void): Promise<Exchange>
   close (): void
 }
 
-function target (s: Settings, query: Record<string, number>): string {
+function target (s: Settings, query: Query): string {
   const url = new URL(s.url)
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v))
   return url.pathname + url.search
 }
 
-function deadline (s: Settings, query: Record<string, number>): number {
-  return (query.count ?? 0) * (query.interval ?? 0) + (query.hold ?? 0) + s.timeout
+// A status query is one small answer: it gets a few seconds, not the whole timeout.
+const STATUS_TIMEOUT = 5000
+
+function deadline (s: Settings, query: Query): number {
+  if (query.status !== undefined) return STATUS_TIMEOUT
+  const n = (key: string): number => typeof query[key] === 'number' ? query[key] : 0
+  return n('count') * n('interval') + n('hold') + s.timeout
 }
+
+const fresh = (): Exchange => ({ status: null, interims: [], report: null, error: null, reused: false, ms: 0, firstAt: null, app: null, body: null })
 
 function http1Client (s: Settings): Client {
   const secure = s.url.protocol === 'https:'
@@ -76,25 +110,34 @@ function http1Client (s: Settings): Client {
   return {
     get (query, onInterim) {
       return new Promise((resolve) => {
-        const out: Exchange = { status: null, interims: [], report: null, error: null, reused: false }
+        const out = fresh()
+        const started = performance.now()
+        const arrived = (): void => { out.firstAt ??= Math.round(performance.now() - started) }
         const req = (secure ? https : http).request(new URL(target(s, query), s.url), { agent, headers: { 'x-probe-token': s.token } })
         const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'TIMEOUT' })), deadline(s, query))
+        let done = false
         const finish = (): void => {
+          if (done) return
+          done = true
           clearTimeout(timer)
+          out.ms = Math.round(performance.now() - started)
           out.reused = req.reusedSocket
           resolve(out)
         }
         req.on('information', (info) => {
+          arrived()
           out.interims.push(Number(info.headers['x-probe-seq'] ?? 0))
           onInterim?.()
         })
         req.on('response', (res) => {
+          arrived()
           out.status = res.statusCode ?? null
           let body = ''
           res.setEncoding('utf8')
           res.on('data', (chunk: string) => { body += chunk })
           res.on('end', () => {
             out.report = parseReport(body)
+            out.body = body
             finish()
           })
           res.on('error', (err: NodeJS.ErrnoException) => { out.error = err.code ?? err.message; finish() })
@@ -124,7 +167,9 @@ function http2Client (s: Settings): Client {
   return {
     get (query, onInterim) {
       return new Promise((resolve) => {
-        const out: Exchange = { status: null, interims: [], report: null, error: null, reused: false }
+        const out = fresh()
+        const started = performance.now()
+        const arrived = (): void => { out.firstAt ??= Math.round(performance.now() - started) }
         const current = open()
         out.reused = used
         used = true
@@ -134,7 +179,9 @@ function http2Client (s: Settings): Client {
           if (done) return
           done = true
           clearTimeout(timer)
+          out.ms = Math.round(performance.now() - started)
           out.report = out.status === null ? null : parseReport(body)
+          out.body = body
           resolve(out)
         }
         const fail = (err: NodeJS.ErrnoException): void => {
@@ -145,12 +192,16 @@ function http2Client (s: Settings): Client {
         const stream = current.request({ ':path': target(s, query), 'x-probe-token': s.token })
         const timer = setTimeout(() => { out.error ??= 'TIMEOUT'; stream.close(http2.constants.NGHTTP2_CANCEL); finish() }, deadline(s, query))
         stream.on('headers', (headers) => {
+          arrived()
           if (headers[':status'] === 102) {
             out.interims.push(Number(headers['x-probe-seq'] ?? 0))
             onInterim?.()
           }
         })
-        stream.on('response', (headers) => { out.status = Number(headers[':status']) })
+        stream.on('response', (headers) => {
+          arrived()
+          out.status = Number(headers[':status'])
+        })
         stream.setEncoding('utf8')
         stream.on('data', (chunk: string) => { body += chunk })
         stream.on('error', fail)
@@ -173,12 +224,74 @@ export function intact (e: Exchange, count: number): boolean {
   return e.status === 200 && e.error === null && e.report !== null && e.report.stopped === null && e.report.sent.length === count
 }
 
-/** One trial: `count` 102s on a fresh connection, then one plain request on the same connection. */
-export async function trial (s: Settings, count: number): Promise<Trial> {
+/** What the endpoint says the run `id` has done, asked on a connection of its own; null if it cannot tell. */
+async function statusOf (s: Settings, id: string): Promise<RunStatus | null> {
   const client = clientFor(s)
   try {
-    const main = await client.get({ count, interval: s.interval })
-    const next = main.error === null ? await client.get({ count: 0 }) : null
+    const e = await client.get({ status: id })
+    const json = e.status === 200 && e.body !== null ? JSON.parse(e.body) : null
+    return json?.probe === 'fastify-processing' && json.status !== undefined ? json.status : null
+  } catch {
+    return null
+  } finally {
+    client.close()
+  }
+}
+
+// Once a request has taken this long, the command asks the endpoint what it has sent (then every second).
+const ASK_AFTER = 1500
+let runs = 0
+
+/**
+ * One probe request on `client`, watched: while it takes long, the endpoint is asked what it sent, so
+ * that a path holding the 102s back (or the answer) is told from an app that is slow. `what` says, in
+ * the command's progress lines, what the request waits for.
+ */
+async function watched (s: Settings, client: Client, query: Query, what: string, onInterim?: () => void): Promise<Exchange> {
+  const id = `${process.pid}-${Date.now().toString(36)}-${++runs}`
+  const started = performance.now()
+  let app: RunStatus | null = null
+  let seen = 0
+  let asking = false
+  const tell = (): void => {
+    const at = ((performance.now() - started) / 1000).toFixed(0)
+    let line = `${what}: ${at} s, ${seen} 102(s) and no answer have reached us`
+    if (app !== null) {
+      line += `; the app has sent ${app.sent.length}${app.answered === null ? ' and still works' : ` and answered ${((performance.now() - started - app.answered) / 1000).toFixed(0)} s ago`}`
+      if (app.answered !== null) line += ' (a proxy that holds them back until its read timeout, such as nginx with its 60 s proxy_read_timeout, looks like this)'
+    }
+    s.waiting?.(line)
+  }
+  s.waiting?.(what)
+  const poll = setInterval(() => {
+    if (asking || performance.now() - started < ASK_AFTER) return
+    asking = true
+    statusOf(s, id).then((status) => {
+      app = status ?? app
+      asking = false
+      tell()
+    }, () => { asking = false })
+  }, 500)
+  try {
+    const e = await client.get({ ...query, id }, () => {
+      seen++
+      onInterim?.()
+    })
+    // A request that ended on its own after a long silence: what the app had done by then decides.
+    if (e.ms > ASK_AFTER && (app === null || (app as RunStatus).answered === null)) app = await statusOf(s, id) ?? app
+    e.app = app
+    return e
+  } finally {
+    clearInterval(poll)
+  }
+}
+
+/** One trial: `count` 102s on a fresh connection, then one plain request on the same connection. */
+export async function trial (s: Settings, count: number, interval = s.interval): Promise<Trial> {
+  const client = clientFor(s)
+  try {
+    const main = await watched(s, client, { count, interval }, `probe with ${count} 102(s), one every ${interval} ms`)
+    const next = main.error === null ? await watched(s, client, { count: 0 }, 'a plain request on the same connection, after the 102s') : null
     return { count, main, next }
   } finally {
     client.close()

@@ -16,6 +16,8 @@ export interface SentMessage {
   readonly manual: boolean
   /** Bytes of this interim response on HTTP/1.1 (status line and headers). */
   readonly bytes: number
+  /** Sent by the probe endpoint (`probe` option), not by the plugin for a slow route: absent otherwise. */
+  readonly probe?: true
 }
 
 /** Published on `fastify-processing:withheld`, once per request, when a 102 that was due does not go out. */
