@@ -238,8 +238,11 @@ async function statusOf (s: Settings, id: string): Promise<RunStatus | null> {
   }
 }
 
-// Once a request has taken this long, the command asks the endpoint what it has sent (then every second).
+// Once a request has taken this long, the command asks the endpoint what it has sent (then every half second).
 const ASK_AFTER = 1500
+// 102s reached the client, the app answered this long ago, and the answer did not come: the path took a
+// 102 as final (Traffic Server waits forever after it). Waiting on would only spend the 100 s a verdict has.
+export const GIVE_UP_AFTER = 15_000
 let runs = 0
 
 /**
@@ -253,12 +256,22 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
   let app: RunStatus | null = null
   let seen = 0
   let asking = false
-  const tell = (): void => {
-    const at = ((performance.now() - started) / 1000).toFixed(0)
-    let line = `${what}: ${at} s, ${seen} 102(s) and no answer have reached us`
-    if (app !== null) {
-      line += `; the app has sent ${app.sent.length}${app.answered === null ? ' and still works' : ` and answered ${((performance.now() - started - app.answered) / 1000).toFixed(0)} s ago`}`
-      if (app.answered !== null) line += ' (a proxy that holds them back until its read timeout, such as nginx with its 60 s proxy_read_timeout, looks like this)'
+  let abandoned: string | null = null
+  const tell = (status: RunStatus): void => {
+    const now = performance.now() - started
+    let line = `${what}: ${(now / 1000).toFixed(0)} s`
+    if (status.answered === null) {
+      line += `; the app has sent ${status.sent.length} and still works`
+    } else {
+      const ago = now - status.answered
+      line += `; the app sent ${status.sent.length} and answered ${(ago / 1000).toFixed(0)} s ago, and `
+      line += seen === 0
+        ? 'nothing has reached us: the path holds them back (nginx does, until proxy_read_timeout: 60 s by default)'
+        : `only ${seen} 102(s) reached us: the path may have taken a 102 as final`
+      if (seen > 0 && ago > GIVE_UP_AFTER) {
+        abandoned = `no answer ${(ago / 1000).toFixed(0)} s after the app answered`
+        client.close()
+      }
     }
     s.waiting?.(line)
   }
@@ -267,9 +280,10 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
     if (asking || performance.now() - started < ASK_AFTER) return
     asking = true
     statusOf(s, id).then((status) => {
-      app = status ?? app
       asking = false
-      tell()
+      if (status === null) return
+      app = status
+      tell(status)
     }, () => { asking = false })
   }, 500)
   try {
@@ -280,6 +294,7 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
     // A request that ended on its own after a long silence: what the app had done by then decides.
     if (e.ms > ASK_AFTER && (app === null || (app as RunStatus).answered === null)) app = await statusOf(s, id) ?? app
     e.app = app
+    if (abandoned !== null) e.error = abandoned
     return e
   } finally {
     clearInterval(poll)

@@ -14,10 +14,13 @@ export function rubyClient (url: string, n?: number): Promise<ClientResult[]>
 export function chromiumFetch (origin: string, ms: number): Promise<ClientResult>
 export type Proxy = Omit<Daemon, 'dir'>
 export function startApache (upstream: number, options?: { timeout?: number }): Promise<Proxy>
-export function startCaddy (upstream: number, options?: { readTimeout?: string }): Promise<Proxy>
+export function startCaddy (upstream: number, options?: { readTimeout?: string, responseHeaderTimeout?: string | null }): Promise<Proxy>
 export function startVarnish (upstream: number, options?: { firstByteTimeout?: number }): Promise<Proxy>
 export function startSquid (upstream: number, options?: { readTimeout?: number }): Promise<Proxy>
 export function startGoProxy (upstream: number): Promise<Proxy>
+export function startH2o (upstream: number, options?: { ioTimeout?: number }): Promise<Proxy>
+export function startLighttpd (upstream: number): Promise<Proxy>
+export function startTrafficServer (upstream: number): Promise<Proxy>
 export function atlasVersions (): Promise<Record<string, string>>
 export function withApp<T> (plugin: FastifyProcessingOptions | null, fn: (app: AtlasApp) => Promise<T>): Promise<T>
 export function throughProxy<T, O> (plugin: FastifyProcessingOptions | null, start: (upstream: number, options?: O) => Promise<Proxy>, options: O | undefined, fn: (proxy: Proxy, app: AtlasApp) => Promise<T>): Promise<T>

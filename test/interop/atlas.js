@@ -2,7 +2,7 @@
 // against a Fastify app that uses the built plugin. Shared by the atlas tap tests, which assert on what
 // these functions measure, and by the matrix (npm run interop), so that the README and CI agree.
 import { spawn } from 'node:child_process'
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -334,8 +334,11 @@ export function startApache (upstream, { timeout = 30 } = {}) {
   })
 }
 
-/** Caddy's reverse_proxy in front of `upstream`; `readTimeout` is its transport's read_timeout. */
-export function startCaddy (upstream, { readTimeout = '30s' } = {}) {
+/**
+ * Caddy's reverse_proxy in front of `upstream`; `readTimeout` is its transport's read_timeout, and
+ * `responseHeaderTimeout` (null: unset) its response_header_timeout, a clock that 1xx do not reset.
+ */
+export function startCaddy (upstream, { readTimeout = '30s', responseHeaderTimeout = null } = {}) {
   return onFreePort('fp-caddy-', async (port, dir) => {
     await writeFile(join(dir, 'Caddyfile'), `{
   admin off
@@ -344,7 +347,8 @@ export function startCaddy (upstream, { readTimeout = '30s' } = {}) {
 http://127.0.0.1:${port} {
   reverse_proxy 127.0.0.1:${upstream} {
     transport http {
-      read_timeout ${readTimeout}
+      read_timeout ${readTimeout}${responseHeaderTimeout === null ? '' : `
+      response_header_timeout ${responseHeaderTimeout}`}
     }
   }
 }
@@ -374,6 +378,56 @@ export function startSquid (upstream, { readTimeout = 30 } = {}) {
     ].join('\n') + '\n')
     await chown(join(dir, 'run'), 13, 13).catch(() => {})
     return daemon('squid', 'squid', ['-N', '-f', join(dir, 'squid.conf')], port, dir)
+  })
+}
+
+/**
+ * h2o (Debian 12: 2.2.5) as a reverse proxy in front of `upstream`; `ioTimeout` is its proxy.timeout.io
+ * in ms (h2o's default: 30000).
+ */
+export function startH2o (upstream, { ioTimeout = 30_000 } = {}) {
+  return onFreePort('fp-h2o-', async (port, dir) => {
+    await writeFile(join(dir, 'h2o.conf'), [
+      'listen:', '  host: 127.0.0.1', `  port: ${port}`, `pid-file: ${dir}/h2o.pid`, `error-log: ${dir}/error.log`,
+      process.getuid?.() === 0 ? 'user: root' : '', `proxy.timeout.io: ${ioTimeout}`,
+      'hosts:', '  default:', '    paths:', '      /:', `        proxy.reverse.url: http://127.0.0.1:${upstream}/`
+    ].join('\n') + '\n')
+    return daemon('h2o', 'h2o', ['-c', join(dir, 'h2o.conf')], port, dir)
+  })
+}
+
+/** lighttpd (Debian 12: 1.4.69) with mod_proxy in front of `upstream`, at its defaults otherwise. */
+export function startLighttpd (upstream) {
+  return onFreePort('fp-lighttpd-', async (port, dir) => {
+    await writeFile(join(dir, 'lighttpd.conf'), [
+      `server.document-root = "${dir}"`, 'server.bind = "127.0.0.1"', `server.port = ${port}`,
+      `server.errorlog = "${dir}/error.log"`, 'server.modules = ( "mod_proxy" )',
+      `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${upstream} ) ) )`
+    ].join('\n') + '\n')
+    return daemon('lighttpd', 'lighttpd', ['-D', '-f', join(dir, 'lighttpd.conf')], port, dir)
+  })
+}
+
+/**
+ * Apache Traffic Server (Debian 12: 9.2) in front of `upstream`: Debian's own configuration, copied to a
+ * private run root, with only the port, the remap rule and a 16 MB cache changed.
+ */
+export function startTrafficServer (upstream) {
+  return onFreePort('fp-ats-', async (port, dir) => {
+    const etc = join(dir, 'etc')
+    await cp('/etc/trafficserver', etc, { recursive: true })
+    for (const sub of ['log', 'run', 'cache']) await mkdir(join(dir, sub))
+    const records = (await readFile(join(etc, 'records.config'), 'latin1'))
+      .replace(/^CONFIG proxy\.config\.http\.server_ports .*$/m, `CONFIG proxy.config.http.server_ports STRING 127.0.0.1:${port}`)
+    await writeFile(join(etc, 'records.config'), `${records}\nCONFIG proxy.config.admin.user_id STRING #-1\n`)
+    await writeFile(join(etc, 'remap.config'), `map / http://127.0.0.1:${upstream}/\n`)
+    await writeFile(join(etc, 'storage.config'), `${join(dir, 'cache')} 16M\n`)
+    const layout = { prefix: '/usr', exec_prefix: '/usr', bindir: '/usr/bin', sbindir: '/usr/sbin', sysconfdir: etc,
+      datadir: '/usr/share/trafficserver', includedir: '/usr/include', libdir: '/usr/lib/trafficserver',
+      libexecdir: '/usr/lib/trafficserver/modules', localstatedir: join(dir, 'run'), runtimedir: join(dir, 'run'),
+      logdir: join(dir, 'log'), cachedir: join(dir, 'cache') }
+    await writeFile(join(dir, 'runroot.yaml'), Object.entries(layout).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
+    return daemon('traffic_server', 'traffic_server', [`--run-root=${join(dir, 'runroot.yaml')}`], port, dir)
   })
 }
 

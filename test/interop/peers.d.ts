@@ -39,7 +39,7 @@ export function pythonClient (port: number, path: string, headers?: Record<strin
 export interface Daemon { port: number, origin: string, dir: string, stop (): Promise<void>, output (): string }
 export function daemon (what: string, cmd: string, args: string[], port: number, dir: string, env?: NodeJS.ProcessEnv): Promise<Daemon>
 export function startHaproxy (upstream: number, options?: { timeoutServer?: string, forwardfor?: boolean }): Promise<Daemon>
-export function startNginx (upstream: number, options?: { readTimeout?: string }): Promise<Daemon & { errorLog (): Promise<string> }>
+export function startNginx (upstream: number, options?: { readTimeout?: string | null }): Promise<Daemon & { errorLog (): Promise<string> }>
 
 export interface RawExchange { text: string, chunks: Array<{ at: number, data: string }>, closed: string, closedAt: number }
 export function rawExchange (port: number, paths: string[], options?: { ms?: number, gap?: number }): Promise<RawExchange>

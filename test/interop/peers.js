@@ -413,17 +413,6 @@ const USUAL = [
   'proxy_set_header X-Forwarded-Proto $scheme;'
 ].join(' ')
 
-// A recipe circulated for Strapi (and other Node apps) behind nginx: the usual set plus X-Forwarded-Host and
-// X-Forwarded-Server, which Traefik and Apache httpd add too.
-const STRAPI = [
-  'proxy_set_header Host $host;',
-  'proxy_set_header X-Forwarded-Host $host;',
-  'proxy_set_header X-Forwarded-Server $host;',
-  'proxy_set_header X-Real-IP $remote_addr;',
-  'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-  'proxy_set_header X-Forwarded-Proto $scheme;'
-].join(' ')
-
 // The headers ingress-nginx's template sets on every proxied request.
 const INGRESS = [
   'proxy_set_header Host $host;',
@@ -443,8 +432,9 @@ const INGRESS = [
  * upstreams); `/unbuffered/` the same with proxy_buffering off; `/http10/` with nginx's default
  * proxy_http_version 1.0; `/marked/` like `/` and adds `X-Behind-Nginx: 1` for a `when` gate; `/usual/`
  * like `/` with the usual Node setup's headers; `/usual-marked/` those and `X-Behind-Nginx: 1`; `/ingress/`
- * like `/` with ingress-nginx's header set; `/strapi/` like `/` with the Strapi recipe's headers.
- * `readTimeout` bounds how long nginx waits on a silent upstream.
+ * like `/` with ingress-nginx's header set.
+ * `readTimeout` bounds how long nginx waits on a silent upstream; null leaves nginx's default (60 s), as
+ * installed.
  */
 export function startNginx (upstream, { readTimeout = '3s' } = {}) {
   return onFreePort('fp-nginx-', async (port, dir) => {
@@ -467,7 +457,7 @@ export function startNginx (upstream, { readTimeout = '3s' } = {}) {
       `  fastcgi_temp_path ${dir}/fastcgi;`,
       `  uwsgi_temp_path ${dir}/uwsgi;`,
       `  scgi_temp_path ${dir}/scgi;`,
-      `  proxy_read_timeout ${readTimeout};`,
+      readTimeout === null ? '' : `  proxy_read_timeout ${readTimeout};`,
       `  upstream app { server 127.0.0.1:${upstream}; keepalive 4; }`,
       '  server {',
       `    listen 127.0.0.1:${port};`,
@@ -478,7 +468,6 @@ export function startNginx (upstream, { readTimeout = '3s' } = {}) {
       `    location /usual/ { proxy_pass http://app/; ${proxy11} ${USUAL} }`,
       `    location /usual-marked/ { proxy_pass http://app/; ${proxy11} ${USUAL} proxy_set_header X-Behind-Nginx 1; }`,
       `    location /ingress/ { proxy_pass http://app/; ${proxy11} ${INGRESS} }`,
-      `    location /strapi/ { proxy_pass http://app/; ${proxy11} ${STRAPI} }`,
       '  }',
       '}',
       ''

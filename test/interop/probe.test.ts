@@ -1,130 +1,89 @@
-// Proves: the probe command's verdict through each proxy the atlas runs matches what the atlas measured.
-import Fastify from 'fastify'
-import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
+// Proves: the probe command's verdict on paths that forward 102s (safe, capped, deadline) is what each
+// real proxy does, agrees with the test's own raw client, and its options line keeps the final response.
 import t from 'tap'
-import { pluginOptions } from '../../dist/lib/options.js'
-import { probeOptions, probeRoute } from '../../dist/lib/probe-endpoint.js'
-import { startApache, startCaddy, startGoProxy, startSquid, startVarnish } from './atlas.js'
+import { startApache, startCaddy, startGoProxy, startLighttpd, startSquid } from './atlas.js'
 import { needs } from './needs.js'
-import { run, startHaproxy, startNginx } from './peers.js'
+import { startHaproxy } from './peers.js'
+import { agrees, capAgrees, optionsKeepFinal, verdict, type Outcome } from './verdicts.js'
 
-// The probe's verdict through every proxy the atlas runs must be the atlas's own row
-// (test/interop/atlas.test.ts): the command, run as a user runs it, against the built package.
-
-const TOKEN = 'interop-probe-token-0123'
-const BIN = fileURLToPath(new URL('../../dist/bin/fastify-processing.js', import.meta.url))
-
-interface Proxy { origin: string, stop (): Promise<void> }
-interface Outcome {
-  verdict: string
-  options: string
-  exit: number
-  cap: { works: number, fails: number | null } | null
-  arrived: { seen: number, sent: number } | null
-  hold: { with: string, without: string } | null
-  keepAlive: { without: boolean, after: boolean | null } | null
-  stderr: string
-}
-
-/** An app that serves only the probe (built package), a proxy in front of it, and the command through both. */
-async function verdict (start: (upstream: number) => Promise<Proxy>, args: string[] = [], path = '/_probe'): Promise<Outcome> {
-  const app = Fastify()
-  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults))
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const proxy = await start((app.server.address() as AddressInfo).port)
-  try {
-    const res = await run(process.execPath, [BIN, 'probe', `${proxy.origin}${path}`, '--token', TOKEN, '--json', ...args], { timeout: 180_000 })
-    try {
-      return { ...JSON.parse(res.stdout), exit: res.code, stderr: res.stderr }
-    } catch {
-      throw new Error(`no JSON from the command (exit ${res.code}): ${res.stdout} ${res.stderr}`)
-    }
-  } finally {
-    await proxy.stop()
-    await app.close()
-  }
-}
-
-const describe = (o: Outcome): string => `${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify((o as unknown as { app: unknown }).app)})`
+const describe = (o: Outcome): string => `${o.kind}: ${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify(o.app?.policy)}, hold ${JSON.stringify(o.hold)})`
 
 t.test('HAProxy: safe, and the 102s keep the path alive past `timeout server`', async (t) => {
   if (!await needs(t, 'haproxy')) return
-  const o = await verdict((port) => startHaproxy(port, { timeoutServer: '1s' }), ['--hold', '2500'])
-  t.equal(o.verdict, 'safe', describe(o))
+  const start = (port: number) => startHaproxy(port, { timeoutServer: '1s' })
+  const o = await verdict(start, ['--hold', '2500'])
+  t.equal(o.kind, 'safe', describe(o))
+  t.match(o.verdict, /^safe: every 102 passed, and they keep the path alive past its idle timeout/)
   t.equal(o.exit, 0)
   t.same(o.cap, { works: 100, fails: null, failure: null, max: 100, steady: true }, 'every count up to 100')
   t.same(o.arrived, { seen: 100, sent: 100 }, 'every 102 reaches the client')
   t.same(o.keepAlive, { without: true, after: true }, 'the connection is reused after 102s')
   t.equal(o.hold?.with, 'intact', 'held 2.5 s with 102s: the final response')
   t.equal(o.hold?.without, 'status 504', 'held 2.5 s in silence: 504 from HAProxy')
-  t.match(o.stderr, /holding \d+\.\d s of 2\.5 s/, 'progress while the hold runs')
   t.equal(o.options, '{} (the defaults fit this path)')
+  agrees(t, o)
+  await optionsKeepFinal(t, start, o.options)
 })
 
-t.test('nginx (proxy_http_version 1.1): takes a 102 as final', async (t) => {
-  if (!await needs(t, 'nginx')) return
-  const o = await verdict((port) => startNginx(port, { readTimeout: '2s' }))
-  t.equal(o.verdict, 'takes a 102 as final: do not send', describe(o))
-  t.equal(o.exit, 1)
-  t.same(o.cap?.works, 0)
-  t.same(o.arrived, { seen: 1, sent: 1 }, 'the client got the 102, then never the final response')
-  t.equal(o.options, "{ behind: 'nginx' } (no 102 on this path, and no warning)", 'this nginx adds no proxy sign, so the defaults would send')
-})
+for (const [name, cmd, pkg, start] of [
+  ['lighttpd, as installed', 'lighttpd', 'lighttpd', (port: number) => startLighttpd(port)],
+  ['Squid (accel), at its defaults', 'squid', 'squid', (port: number) => startSquid(port, { readTimeout: 900 })]
+] as const) {
+  t.test(`${name}: safe, every 102 and the final response pass`, async (t) => {
+    if (!await needs(t, cmd, pkg)) return
+    const o = await verdict(start)
+    t.equal(o.kind, 'safe', describe(o))
+    t.equal(o.verdict, 'safe')
+    t.equal(o.exit, 0)
+    t.same(o.arrived, { seen: 100, sent: 100 })
+    t.same(o.keepAlive, { without: true, after: true })
+    t.equal(o.options, "{ behind: 'probed' }", 'its X-Forwarded-For or Via: the measurement vouches for it')
+    agrees(t, o)
+    await optionsKeepFinal(t, start, o.options)
+  })
+}
 
-t.test("nginx's default proxy_http_version 1.0: the app sees HTTP/1.0, so no 102 goes on this path", async (t) => {
-  if (!await needs(t, 'nginx')) return
-  const o = await verdict((port) => startNginx(port), [], '/http10/_probe')
-  t.equal(o.verdict, 'the app sees HTTP/1.0: no 102 can go on this path', describe(o))
-  t.equal(o.exit, 1)
-  t.match(o.options, /^\{\} \(the plugin sends no 102 on this path/)
-})
+for (const [name, cmd, pkg, start, cap, seen, options] of [
+  ['Apache mod_proxy_http', 'apache2', 'apache2', (port: number) => startApache(port), 9, 9, '{} (the defaults fit this path)'],
+  ['Caddy', 'caddy', 'caddy', (port: number) => startCaddy(port), 5, 5, "{ behind: 'probed', limit: 5 }"],
+  ["Go's httputil.ReverseProxy", 'go', 'golang-go', (port: number) => startGoProxy(port), 5, 0, "{ behind: 'probed', limit: 5 }"]
+] as const) {
+  t.test(`${name}: capped at ${cap}`, async (t) => {
+    if (!await needs(t, cmd, pkg)) return
+    const o = await verdict(start)
+    t.equal(o.kind, 'capped', describe(o))
+    t.equal(o.verdict, `capped at ${cap}${seen === 0 ? ' (and the 102s do not reach the client)' : ''}`)
+    t.equal(o.exit, 1)
+    t.match(o.cap, { works: cap, fails: cap + 1, steady: true })
+    t.equal(o.deadline, null, 'the same count at twice the interval still passes: a count, not a clock')
+    t.same(o.arrived, { seen, sent: cap })
+    t.equal(o.options, options)
+    agrees(t, o)
+    await capAgrees(t, start, o)
+    await optionsKeepFinal(t, start, o.options)
+  })
+}
 
-t.test('Apache mod_proxy_http: capped at 9', async (t) => {
-  if (!await needs(t, 'apache2')) return
-  const o = await verdict((port) => startApache(port))
-  t.equal(o.verdict, 'capped at 9', describe(o))
-  t.equal(o.exit, 1)
-  t.match(o.cap, { works: 9, fails: 10 })
-  t.same(o.arrived, { seen: 9, sent: 9 })
-  t.equal(o.options, "{ behind: 'probed', limit: 9 }", 'X-Forwarded-Server alone unlocks nothing: declared, and capped')
-})
-
-t.test('Caddy: capped at 5', async (t) => {
+t.test("Caddy's response_header_timeout: a deadline the 102s do not reset, not a cap", async (t) => {
   if (!await needs(t, 'caddy')) return
-  const o = await verdict((port) => startCaddy(port))
-  t.equal(o.verdict, 'capped at 5', describe(o))
+  const start = (port: number) => startCaddy(port, { responseHeaderTimeout: '700ms' })
+  // 200 ms apart, the clock runs out before Caddy's count cap (5) is reached.
+  const o = await verdict(start, ['--interval', '200'])
+  t.equal(o.kind, 'deadline', describe(o))
+  t.match(o.verdict, /^deadline: the path fails about 0\.\d s after the request \(status 504\) whatever the count, and 102s do not reset it$/)
   t.equal(o.exit, 1)
-  t.match(o.cap, { works: 5, fails: 6 })
-  t.equal(o.options, "{ behind: 'probed', limit: 5 }", 'X-Forwarded-* from an unknown proxy: declared, and capped')
-})
+  t.match(o.cap, { works: 3, fails: 4, steady: true })
+  t.ok(o.deadline !== null && o.deadline.ms >= 650 && o.deadline.ms < 1500, `named at ${o.deadline?.ms} ms (Caddy: 700 ms)`)
+  t.equal(o.deadline?.by, 'counts')
+  t.notMatch(o.options, /limit/, 'no count cap in the options')
+  agrees(t, o)
+  // The clock ends every request at 0.7 s, with or without 102s: the line is proven on one that ends sooner.
+  await optionsKeepFinal(t, start, o.options, { ms: 400 })
 
-t.test("Go's httputil.ReverseProxy: capped at 5, and the 102s do not reach the client", async (t) => {
-  if (!await needs(t, 'go', 'golang-go')) return
-  const o = await verdict((port) => startGoProxy(port))
-  t.equal(o.verdict, 'capped at 5 (and the 102s do not reach the client)', describe(o))
-  t.equal(o.exit, 1)
-  t.match(o.cap, { works: 5, fails: 6 })
-  t.same(o.arrived, { seen: 0, sent: 5 })
-  t.equal(o.options, "{ behind: 'probed', limit: 5 }")
-})
-
-t.test('Varnish: fails at the first 102', async (t) => {
-  if (!await needs(t, 'varnishd', 'varnish')) return
-  const o = await verdict((port) => startVarnish(port))
-  t.equal(o.verdict, 'fails at the first 102', describe(o))
-  t.equal(o.exit, 1)
-  t.same(o.arrived, { seen: 0, sent: 1 })
-  t.equal(o.options, '{} (the defaults already send no 102 on this path)', 'its X-Varnish and X-Forwarded-For withhold them already')
-})
-
-t.test('Squid: forwards the 102s, but they do not keep the path alive past read_timeout', async (t) => {
-  if (!await needs(t, 'squid')) return
-  // Squid times out on a whole-second clock: 3 s, so that no count trial (at most 0.6 s here) comes near it.
-  const o = await verdict((port) => startSquid(port, { readTimeout: 3 }), ['--hold', '5000', '--max', '30', '--interval', '20'])
-  t.equal(o.verdict, 'forwarded, but they do not keep the path alive', describe(o))
-  t.equal(o.exit, 1)
-  t.same(o.arrived, { seen: 30, sent: 30 }, 'every 102 reaches the client')
-  t.equal(o.hold?.with, 'status 504', 'held 5 s with a 102 every second: 504 all the same')
-  t.equal(o.hold?.without, 'status 504', 'held 5 s in silence: 504')
+  // --hold on a capped path: the cap (5, at the default interval) and the clock, both named.
+  const held = await verdict(start, ['--hold', '2000'])
+  t.equal(held.kind, 'deadline', describe(held))
+  t.match(held.verdict, /^deadline: the path fails about 0\.\d s after the request \(status 504\).*; also capped at 5$/)
+  t.match(held.hold, { with: 'status 504', without: 'status 504' })
+  t.equal(held.options, "{ behind: 'probed', limit: 5 }")
 })
