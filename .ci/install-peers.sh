@@ -5,7 +5,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(openjdk-17-jdk-headless libokhttp-java golang-go chromium python3-httpx python3-aiohttp python3-requests python3-websockets ruby
-  apache2 caddy varnish squid)
+  apache2 caddy varnish squid h2o trafficserver lighttpd)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -15,8 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
-for s in apache2 varnish squid caddy; do service "$s" stop >/dev/null 2>&1 || true; done
+for s in apache2 varnish squid caddy h2o trafficserver lighttpd; do service "$s" stop >/dev/null 2>&1 || true; done
 pkill -x caddy 2>/dev/null || true
+pkill -x h2o 2>/dev/null || true
+pkill -x traffic_server 2>/dev/null || true
+pkill -x lighttpd 2>/dev/null || true
 java -version 2>&1 | sed -n 1p
 dpkg-query -W -f='okhttp ${Version}\n' libokhttp-java
 go version
@@ -27,3 +30,6 @@ apache2 -v | sed -n 1p
 caddy version
 varnishd -V 2>&1 | sed -n 1p
 squid -v | sed -n 1p
+h2o --version | sed -n 1p
+traffic_server --version 2>&1 | sed -n 1p
+lighttpd -v

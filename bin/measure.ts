@@ -259,7 +259,7 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
   let abandoned: string | null = null
   const tell = (status: RunStatus): void => {
     const now = performance.now() - started
-    let line = `${what}: ${(now / 1000).toFixed(0)} s`
+    let line = what
     if (status.answered === null) {
       line += `; the app has sent ${status.sent.length} and still works`
     } else {
@@ -269,7 +269,7 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
         ? 'nothing has reached us: the path holds them back (nginx does, until proxy_read_timeout: 60 s by default)'
         : `only ${seen} 102(s) reached us: the path may have taken a 102 as final`
       if (seen > 0 && ago > GIVE_UP_AFTER) {
-        abandoned = `no answer ${(ago / 1000).toFixed(0)} s after the app answered`
+        abandoned = `no final response in the ${(ago / 1000).toFixed(0)} s since the app answered`
         client.close()
       }
     }

@@ -247,17 +247,19 @@ function decide (result: Result, forced: string | null): Result {
   }
   result.kind = kind
   result.verdict = verdict
-  result.options = optionsLine(policy, { sendNone, limit })
+  result.options = optionsLine(policy, kind, { sendNone, limit })
   result.exit = kind === 'safe' ? 0 : 1
   return result
 }
 
 /** The one line of plugin options that fits a path, given what the default policy does there already. */
-function optionsLine (policy: Report['policy'], { sendNone, limit }: { sendNone: boolean, limit: number | null }): string {
+function optionsLine (policy: Report['policy'], kind: Kind, { sendNone, limit }: { sendNone: boolean, limit: number | null }): string {
   if (sendNone) {
-    // A known peer that takes none (Varnish) is already refused by the defaults; anything else is declared
-    // so that the app sends none and does not warn about an unknown proxy on every start.
-    return policy.reason === 'peer' && !policy.sends ? '{} (the defaults already send no 102 on this path)' : "{ behind: 'nginx' }"
+    if (policy.reason === 'peer' && !policy.sends) return '{} (the defaults already send no 102 on this path)'
+    // nginx's ways (and Traffic Server's): declared, so that the app sends none and does not warn about an
+    // unknown proxy on every start.
+    if (kind === 'final' || kind === 'holds' || kind === 'breaks') return "{ behind: 'nginx' }"
+    return policy.sends ? '{ when: () => false }' : '{} (the defaults already send no 102 on this path)'
   }
   const fields: string[] = []
   // Proxy signs the default policy cannot vouch for: this measurement is what vouches for them.
