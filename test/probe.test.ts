@@ -9,7 +9,8 @@ import type { Test } from 'tap'
 import processing from '../index.js'
 import { pluginOptions, type ProbeOptions } from '../lib/options.js'
 import { probeOptions, probeRoute } from '../lib/probe-endpoint.js'
-import { rawExchange, request, statusLines } from './helpers.js'
+import { sentChannel, type SentMessage } from '../lib/channels.js'
+import { rawExchange, request, sleep, statusLines } from './helpers.js'
 
 const TOKEN = 'sixteen-chars-or-more'
 const cert = readFileSync(new URL('fixtures/cert.pem', import.meta.url))
@@ -111,7 +112,9 @@ t.test('a bad parameter gets a 400 naming it and its range; nothing is sent', as
     ['interval=60001', "interval must be an integer from 10 to 60000, received '60001'"],
     ['hold=2001', "hold must be an integer from 0 to 2000, received '2001'"],
     ['count=20&interval=101', 'count × interval must be at most 2000 ms, received 20 × 101 = 2020'],
-    ['delay=1', 'unknown parameter "delay" (known: count, interval, hold)']
+    ['delay=1', 'unknown parameter "delay" (known: count, interval, hold, id, status, client)'],
+    ['id=no%20spaces', "id must be 1 to 64 letters, digits, \"-\" or \"_\", received 'no spaces'"],
+    ['id=a&id=b', "id must be 1 to 64 letters, digits, \"-\" or \"_\", received [ 'a', 'b' ]"]
   ]
   for (const [query, message] of cases) {
     const res = await request(port, `/_probe?${query}`, withToken())
@@ -206,4 +209,61 @@ t.test('the plugin option: `probe: { path, token }` serves the probe, with the p
   const off = Fastify()
   await off.register(processing, {})
   t.equal(off.hasRoute({ method: 'GET', url: '/_probe' }), false, 'no probe unless asked for')
+})
+
+t.test('the report carries the app\'s own bounds, so that the command never takes them for the path\'s', async (t) => {
+  const port = await probeServer(t, { maxCount: 20, maxTime: 5000 })
+  const report = JSON.parse((await request(port, '/_probe?count=0', withToken())).body)
+  t.same(report.limits, { maxCount: 20, maxTime: 5000 })
+})
+
+t.test('?status=<id>: what a run has sent so far and when it answered, for the command to see a path that holds', async (t) => {
+  const port = await probeServer(t)
+  const running = request(port, '/_probe?count=2&interval=50&hold=600&id=run-1', withToken())
+  await sleep(250)
+  const during = JSON.parse((await request(port, '/_probe?status=run-1', withToken())).body)
+  t.equal(during.probe, 'fastify-processing')
+  t.same(during.status.sent.map((s: { seq: number }) => s.seq), [1, 2], 'both 102s sent')
+  t.equal(during.status.answered, null, 'not answered yet: the hold runs')
+  await running
+  const after = JSON.parse((await request(port, '/_probe?status=run-1', withToken())).body)
+  t.ok(after.status.answered >= 600, `answered at ${after.status.answered} ms`)
+  t.same(JSON.parse((await request(port, '/_probe?status=nobody', withToken())).body), { probe: 'fastify-processing', status: null }, 'an unknown id')
+  t.same(JSON.parse((await request(port, '/_probe?status=a&status=b', withToken())).body).status, null, 'two ids are no id')
+  t.equal((await request(port, '/_probe?status=run-1')).status, 404, 'without the token: nothing')
+})
+
+t.test('?status keeps the last 32 runs: the oldest goes first, and an id used again is the newest', async (t) => {
+  const port = await probeServer(t)
+  for (let i = 0; i < 33; i++) await request(port, `/_probe?count=0&id=r${i}`, withToken())
+  await request(port, '/_probe?count=0&id=r1', withToken())
+  await request(port, '/_probe?count=0&id=r33', withToken())
+  const status = async (id: string): Promise<unknown> => JSON.parse((await request(port, `/_probe?status=${id}`, withToken())).body).status
+  t.equal(await status('r0'), null, 'the oldest is gone')
+  t.not(await status('r1'), null, 'used again: kept')
+  t.equal(await status('r2'), null, 'the next oldest is gone')
+  t.not(await status('r33'), null)
+})
+
+t.test('?client: the command as one file, to a request holding the token', async (t) => {
+  const port = await probeServer(t)
+  const res = await request(port, '/_probe?client', withToken())
+  t.equal(res.status, 200)
+  t.match(res.headers['content-type'], /^text\/javascript/)
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.match(res.body, /^#!\/usr\/bin\/env node\n/)
+  t.notMatch(res.body, /^import .* from '\.\//m, 'no import of another file')
+  t.equal((await request(port, '/_probe?client')).status, 404, 'without the token: nothing')
+})
+
+t.test('the probe\'s 102s are published on fastify-processing:sent, marked as the probe\'s', async (t) => {
+  const port = await probeServer(t)
+  const seen: SentMessage[] = []
+  const listen = (message: unknown): void => { seen.push(message as SentMessage) }
+  sentChannel.subscribe(listen)
+  t.teardown(() => sentChannel.unsubscribe(listen))
+  await request(port, '/_probe?count=2&interval=10', withToken())
+  t.same(seen.map((m) => [m.route, m.sent, m.manual, m.bytes, m.probe]), [['GET /_probe', 1, false, 43, true], ['GET /_probe', 2, false, 43, true]], 'bytes: the interim as written, 43 with its x-probe-seq')
+  t.equal(seen[0]!.request.url, '/_probe?count=2&interval=10')
+  t.equal(seen[0]!.reply.statusCode, 200)
 })
