@@ -1,6 +1,7 @@
 // Proves: the built probe command, over HTTP/1.1, HTTPS and HTTP/2, finds caps, prints verdicts and exits with its codes.
 import { execFile } from 'node:child_process'
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,9 +19,10 @@ const BIN = fileURLToPath(new URL('../dist/bin/fastify-processing.js', import.me
 const cert = readFileSync(new URL('fixtures/cert.pem', import.meta.url))
 const key = readFileSync(new URL('fixtures/key.pem', import.meta.url))
 
-async function probeServer (t: Test, server: object = {}): Promise<number> {
-  const app = Fastify(server)
-  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN })!, pluginOptions({}).defaults))
+async function probeServer (t: Test, server: object | number = {}): Promise<number> {
+  // A number: the probe's own maxCount, on a plain server.
+  const app = Fastify(typeof server === 'number' ? {} : server)
+  app.route(probeRoute(probeOptions({ path: '/_probe', token: TOKEN, ...(typeof server === 'number' ? { maxCount: server } : {}) })!, pluginOptions({}).defaults))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return (app.server.address() as AddressInfo).port
@@ -93,12 +95,41 @@ t.test('HTTP/2: --http2 over cleartext (prior knowledge) and over TLS', async (t
   }
 })
 
-t.test('--hold: the path held with 102s and without, with progress while it runs', async (t) => {
+t.test('--hold: the path held with 102s and without; a progress line every few seconds saying what it waits for', async (t) => {
   const port = await probeServer(t)
-  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick, '--hold', '1600'])
+  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick, '--hold', '5000'])
   t.equal(res.code, 0, res.stderr)
-  t.match(res.stdout, /hold 1600 ms +with 4 102s: intact; without: intact \(the path did not time out: hold longer than its idle timeout\)\n/)
-  t.match(res.stderr, /holding 1\.\d s of 1\.6 s; 102s seen so far: \d of 4/)
+  t.match(res.stdout, /hold 5000 ms +with 4 102s: intact; without: intact \(the path did not time out: hold longer than its idle timeout\)\n/)
+  t.match(res.stderr, /^\[4 s\] waiting for holding the path 5\.0 s, with 4 102s and without: \d\.\d s; 102s seen so far: \d of 4\n/)
+  const json = await cli(['probe', `http://127.0.0.1:${port}/_probe`, ...quick, '--hold', '4500', '--json'])
+  t.equal(json.code, 0)
+  t.equal(json.stderr, '', '--json: no progress lines')
+  t.match(JSON.parse(json.stdout).hold, { ms: 4500, with: 'intact', without: 'intact', auto: false })
+})
+
+t.test("the app's own probe.maxCount is never the path's cap", async (t) => {
+  const port = await probeServer(t, 20)
+  const res = await cli(['probe', `http://127.0.0.1:${port}/_probe`, '--token', TOKEN, '--max', '200', '--interval', '10'])
+  t.equal(res.code, 0, res.stdout)
+  t.match(res.stdout, /app allows +at most 20 102s per probe \(probe\.maxCount\): not the path's cap\n/)
+  t.match(res.stdout, /count that works +every one up to 20\n/)
+  t.match(res.stdout, /\nverdict: safe\n/)
+})
+
+t.test('from a client machine: the endpoint serves the command as one file, run with node and nothing installed', async (t) => {
+  const port = await probeServer(t)
+  const url = `http://127.0.0.1:${port}/_probe`
+  // As docs/probe.md gives it, from a folder with no node_modules anywhere above it.
+  const dir = mkdtempSync(join(tmpdir(), 'fp-client-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const res = await new Promise<Run>((resolve) => {
+    execFile('sh', ['-c', `curl -sf -H "x-probe-token: $TOKEN" '${url}?client' | node - probe '${url}' --max 4 --interval 10`],
+      { cwd: dir, env: { ...process.env, TOKEN, FASTIFY_PROCESSING_PROBE_TOKEN: TOKEN, PATH: `${dirname(process.execPath)}:${process.env.PATH}` }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr }))
+  })
+  t.equal(res.code, 0, res.stderr)
+  t.match(res.stdout, /102s reach client +4 of 4\n/)
+  t.match(res.stdout, /\nverdict: safe\noptions: \{\} \(the defaults fit this path\)\n$/)
 })
 
 t.test('a wrong token, or nothing listening: unreachable, exit 2; the token may come from the environment', async (t) => {
