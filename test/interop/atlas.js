@@ -347,7 +347,9 @@ export function startCaddy (upstream, { readTimeout = '30s', responseHeaderTimeo
 http://127.0.0.1:${port} {
   reverse_proxy 127.0.0.1:${upstream} {
     transport http {
-      read_timeout ${readTimeout}${responseHeaderTimeout === null ? '' : `
+      read_timeout ${readTimeout}${responseHeaderTimeout === null
+? ''
+: `
       response_header_timeout ${responseHeaderTimeout}`}
     }
   }
@@ -422,10 +424,21 @@ export function startTrafficServer (upstream) {
     await writeFile(join(etc, 'records.config'), `${records}\nCONFIG proxy.config.admin.user_id STRING #-1\n`)
     await writeFile(join(etc, 'remap.config'), `map / http://127.0.0.1:${upstream}/\n`)
     await writeFile(join(etc, 'storage.config'), `${join(dir, 'cache')} 16M\n`)
-    const layout = { prefix: '/usr', exec_prefix: '/usr', bindir: '/usr/bin', sbindir: '/usr/sbin', sysconfdir: etc,
-      datadir: '/usr/share/trafficserver', includedir: '/usr/include', libdir: '/usr/lib/trafficserver',
-      libexecdir: '/usr/lib/trafficserver/modules', localstatedir: join(dir, 'run'), runtimedir: join(dir, 'run'),
-      logdir: join(dir, 'log'), cachedir: join(dir, 'cache') }
+    const layout = {
+      prefix: '/usr',
+      exec_prefix: '/usr',
+      bindir: '/usr/bin',
+      sbindir: '/usr/sbin',
+      sysconfdir: etc,
+      datadir: '/usr/share/trafficserver',
+      includedir: '/usr/include',
+      libdir: '/usr/lib/trafficserver',
+      libexecdir: '/usr/lib/trafficserver/modules',
+      localstatedir: join(dir, 'run'),
+      runtimedir: join(dir, 'run'),
+      logdir: join(dir, 'log'),
+      cachedir: join(dir, 'cache')
+    }
     await writeFile(join(dir, 'runroot.yaml'), Object.entries(layout).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
     return daemon('traffic_server', 'traffic_server', [`--run-root=${join(dir, 'runroot.yaml')}`], port, dir)
   })
