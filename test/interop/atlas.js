@@ -339,6 +339,7 @@ export function startApache (upstream, { timeout = 30 } = {}) {
  * `responseHeaderTimeout` (null: unset) its response_header_timeout, a clock that 1xx do not reset.
  */
 export function startCaddy (upstream, { readTimeout = '30s', responseHeaderTimeout = null } = {}) {
+  const headerTimeout = responseHeaderTimeout === null ? '' : `\n      response_header_timeout ${responseHeaderTimeout}`
   return onFreePort('fp-caddy-', async (port, dir) => {
     await writeFile(join(dir, 'Caddyfile'), `{
   admin off
@@ -347,10 +348,7 @@ export function startCaddy (upstream, { readTimeout = '30s', responseHeaderTimeo
 http://127.0.0.1:${port} {
   reverse_proxy 127.0.0.1:${upstream} {
     transport http {
-      read_timeout ${readTimeout}${responseHeaderTimeout === null
-? ''
-: `
-      response_header_timeout ${responseHeaderTimeout}`}
+      read_timeout ${readTimeout}${headerTimeout}
     }
   }
 }
