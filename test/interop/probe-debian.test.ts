@@ -5,9 +5,7 @@
 import t from 'tap'
 import { startH2o, startTrafficServer } from './atlas.js'
 import { needs } from './needs.js'
-import { agrees, optionsKeepFinal, verdict, type Outcome } from './verdicts.js'
-
-const describe = (o: Outcome): string => `${o.kind}: ${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify(o.app?.policy)}, held ${JSON.stringify(o.held)}, hold ${JSON.stringify(o.hold)})`
+import { agrees, optionsKeepFinal, verdict, describe } from './verdicts.js'
 
 t.test('Traffic Server, as installed: takes a 102 as final, and the answer never comes', async (t) => {
   if (!await needs(t, 'traffic_server', 'trafficserver')) return

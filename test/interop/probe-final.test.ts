@@ -5,9 +5,7 @@ import t from 'tap'
 import { startVarnish } from './atlas.js'
 import { needs } from './needs.js'
 import { startNginx } from './peers.js'
-import { agrees, optionsKeepFinal, verdict, type Outcome } from './verdicts.js'
-
-const describe = (o: Outcome): string => `${o.kind}: ${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify(o.app?.policy)}, held ${JSON.stringify(o.held)}, hold ${JSON.stringify(o.hold)})`
+import { agrees, optionsKeepFinal, verdict, describe } from './verdicts.js'
 
 t.test('nginx (HTTP/1.1 upstream, the usual headers, proxy_read_timeout 2s): takes a 102 as final', async (t) => {
   if (!await needs(t, 'nginx')) return

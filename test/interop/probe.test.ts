@@ -4,9 +4,7 @@ import t from 'tap'
 import { startApache, startCaddy, startGoProxy, startLighttpd, startSquid } from './atlas.js'
 import { needs } from './needs.js'
 import { startHaproxy } from './peers.js'
-import { agrees, capAgrees, optionsKeepFinal, verdict, type Outcome } from './verdicts.js'
-
-const describe = (o: Outcome): string => `${o.kind}: ${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify(o.app?.policy)}, hold ${JSON.stringify(o.hold)})`
+import { agrees, capAgrees, optionsKeepFinal, verdict, describe } from './verdicts.js'
 
 t.test('HAProxy: safe, and the 102s keep the path alive past `timeout server`', async (t) => {
   if (!await needs(t, 'haproxy')) return

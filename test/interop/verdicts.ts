@@ -34,6 +34,9 @@ export interface Outcome {
   ms: number
 }
 
+/** One line that says what the command concluded, for an assertion's message. */
+export const describe = (o: Outcome): string => `${o.kind}: ${o.verdict} (exit ${o.exit}, options ${o.options}, policy ${JSON.stringify(o.app?.policy)}, held ${JSON.stringify(o.held)}, hold ${JSON.stringify(o.hold)})`
+
 /** The command through `start`'s proxy in front of an app that serves only the probe. */
 export async function verdict (start: Start, args: string[] = [], prefix = ''): Promise<Outcome & { raw: Raw }> {
   const app = Fastify()
