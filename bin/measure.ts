@@ -224,15 +224,18 @@ export function intact (e: Exchange, count: number): boolean {
   return e.status === 200 && e.error === null && e.report !== null && e.report.stopped === null && e.report.sent.length === count
 }
 
-/** What the endpoint says the run `id` has done, asked on a connection of its own; null if it cannot tell. */
-async function statusOf (s: Settings, id: string): Promise<RunStatus | null> {
+/**
+ * What the endpoint says the run `id` has done, asked on a connection of its own: null when it has not
+ * seen that run (yet), undefined when it cannot tell (an endpoint without `?status`, or no answer).
+ */
+async function statusOf (s: Settings, id: string): Promise<RunStatus | null | undefined> {
   const client = clientFor(s)
   try {
     const e = await client.get({ status: id })
     const json = e.status === 200 && e.body !== null ? JSON.parse(e.body) : null
-    return json?.probe === 'fastify-processing' && json.status !== undefined ? json.status : null
+    return json?.probe === 'fastify-processing' && json.status !== undefined ? json.status : undefined
   } catch {
-    return null
+    return undefined
   } finally {
     client.close()
   }
@@ -243,6 +246,9 @@ const ASK_AFTER = 1500
 // 102s reached the client, the app answered this long ago, and the answer did not come: the path took a
 // 102 as final (Traffic Server waits forever after it). Waiting on would only spend the 100 s a verdict has.
 export const GIVE_UP_AFTER = 15_000
+// The app has not seen the request this long after it was sent: the path has not passed it on (nginx with
+// proxy_buffering off keeps the connection busy with the 102's "response" until proxy_read_timeout).
+export const UNSEEN_AFTER = 10_000
 let runs = 0
 
 /**
@@ -265,9 +271,9 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
     } else {
       const ago = now - status.answered
       line += `; the app sent ${status.sent.length} and answered ${(ago / 1000).toFixed(0)} s ago, and `
-      line += seen === 0
-        ? 'nothing has reached us: the path holds them back (nginx does, until proxy_read_timeout: 60 s by default)'
-        : `only ${seen} 102(s) reached us: the path may have taken a 102 as final`
+      line += seen > 0
+        ? `only ${seen} 102(s) reached us: the path may have taken a 102 as final`
+        : `nothing has reached us: the path holds ${status.sent.length > 0 ? 'them' : 'the answer'} back (nginx does, until proxy_read_timeout: 60 s by default)`
       if (seen > 0 && ago > GIVE_UP_AFTER) {
         abandoned = `no final response in the ${(ago / 1000).toFixed(0)} s since the app answered`
         client.close()
@@ -281,10 +287,19 @@ async function watched (s: Settings, client: Client, query: Query, what: string,
     asking = true
     statusOf(s, id).then((status) => {
       asking = false
-      if (status === null) return
-      app = status
-      tell(status)
-    }, () => { asking = false })
+      if (status === undefined) return
+      if (status !== null) {
+        app = status
+        tell(status)
+        return
+      }
+      const now = performance.now() - started
+      s.waiting?.(`${what}; the app has not seen it yet`)
+      if (now > UNSEEN_AFTER && abandoned === null) {
+        abandoned = `the path did not pass it on to the app in ${(now / 1000).toFixed(0)} s`
+        client.close()
+      }
+    })
   }, 500)
   try {
     const e = await client.get({ ...query, id }, () => {

@@ -109,7 +109,12 @@ export async function probePath (s: Settings): Promise<Result> {
   }
   for (let count = 1; fails === null; count = Math.min(count * 2, max)) {
     fails = await attempt(count)
-    if (count === max) break
+    // A connection that the path breaks after 102s decides the verdict: higher counts would only wait on
+    // it again (nginx with proxy_buffering off: until proxy_read_timeout).
+    if (count === max || (fails === null && result.keepAlive.without && !reusedFine(worked))) {
+      max = count
+      break
+    }
   }
   while (fails !== null && fails.count - works > 1) {
     fails = await attempt(Math.floor((works + fails.count) / 2)) ?? fails

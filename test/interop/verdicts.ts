@@ -65,7 +65,7 @@ async function measure (port: number, prefix: string, o: Outcome): Promise<Raw> 
   const count = o.arrived?.sent ?? 0
   const interval = o.deadline?.by === 'counts' ? 50 : 25
   // A path that holds everything for a minute is seen holding it in a few seconds.
-  const ms = o.held !== null || o.kind === 'final' ? 5000 : 15_000
+  const ms = o.held !== null || o.kind === 'final' || o.kind === 'breaks' ? 5000 : 15_000
   const res = await rawRequests(port, [`${prefix}/_probe?count=${count}&interval=${interval}`, `${prefix}/_probe?count=0`], { ms, headers: { 'x-probe-token': TOKEN } })
   const first = res.responses[0]
   return { count, interims: first?.interims.length ?? res.pending.length, status: first?.status ?? null, responses: res.responses.length, closed: res.closed, ms: res.ms }
