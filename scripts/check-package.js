@@ -81,9 +81,9 @@ try {
   // `npm test` has just built dist/: packing here need not build it again (the fresh clone above does).
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]))
   const files = packed.files.map((f) => f.path).sort()
-  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|dist\/cjs\/package\.json|docs\/[\w-]+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(f))
+  const unexpected = files.filter((f) => !/^(dist\/.+\.(js|cjs|d\.ts|d\.cts)|dist\/bin\/client\.mjs|dist\/cjs\/package\.json|docs\/[\w-]+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(f))
   check(unexpected.length === 0, `the tarball ships only dist/, docs/*.md, README.md, CHANGELOG.md, LICENSE and package.json${unexpected.length ? ` (also: ${unexpected.join(', ')})` : ''}`)
-  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/bin/fastify-processing.js', 'docs/peers.md', 'LICENSE', 'CHANGELOG.md']
+  const entries = ['dist/index.js', 'dist/index.d.ts', 'dist/index.cjs', 'dist/index.d.cts', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'dist/bin/fastify-processing.js', 'dist/bin/client.mjs', 'docs/peers.md', 'LICENSE', 'CHANGELOG.md']
   check(entries.every((f) => files.includes(f)), `the tarball has ${entries.join(', ')}`)
   // The command is run, never imported: declarations for bin/ would only weigh on every install.
   const binTypes = files.filter((f) => /^dist\/(cjs\/)?bin\/.*\.d\.c?ts$/.test(f))
