@@ -413,6 +413,17 @@ const USUAL = [
   'proxy_set_header X-Forwarded-Proto $scheme;'
 ].join(' ')
 
+// A recipe circulated for Strapi (and other Node apps) behind nginx: the usual set plus X-Forwarded-Host and
+// X-Forwarded-Server, which Traefik and Apache httpd add too.
+const STRAPI = [
+  'proxy_set_header Host $host;',
+  'proxy_set_header X-Forwarded-Host $host;',
+  'proxy_set_header X-Forwarded-Server $host;',
+  'proxy_set_header X-Real-IP $remote_addr;',
+  'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+  'proxy_set_header X-Forwarded-Proto $scheme;'
+].join(' ')
+
 // The headers ingress-nginx's template sets on every proxied request.
 const INGRESS = [
   'proxy_set_header Host $host;',
@@ -432,7 +443,7 @@ const INGRESS = [
  * upstreams); `/unbuffered/` the same with proxy_buffering off; `/http10/` with nginx's default
  * proxy_http_version 1.0; `/marked/` like `/` and adds `X-Behind-Nginx: 1` for a `when` gate; `/usual/`
  * like `/` with the usual Node setup's headers; `/usual-marked/` those and `X-Behind-Nginx: 1`; `/ingress/`
- * like `/` with ingress-nginx's header set.
+ * like `/` with ingress-nginx's header set; `/strapi/` like `/` with the Strapi recipe's headers.
  * `readTimeout` bounds how long nginx waits on a silent upstream; null leaves nginx's default (60 s), as
  * installed.
  */
@@ -468,6 +479,7 @@ export function startNginx (upstream, { readTimeout = '3s' } = {}) {
       `    location /usual/ { proxy_pass http://app/; ${proxy11} ${USUAL} }`,
       `    location /usual-marked/ { proxy_pass http://app/; ${proxy11} ${USUAL} proxy_set_header X-Behind-Nginx 1; }`,
       `    location /ingress/ { proxy_pass http://app/; ${proxy11} ${INGRESS} }`,
+      `    location /strapi/ { proxy_pass http://app/; ${proxy11} ${STRAPI} }`,
       '  }',
       '}',
       ''

@@ -67,3 +67,12 @@ t.test('Varnish: fails at the first 102', async (t) => {
   agrees(t, o)
   await optionsKeepFinal(t, start, o.options)
 })
+
+t.test("nginx's default proxy_http_version 1.0: the app sees HTTP/1.0, so no 102 goes on this path", async (t) => {
+  if (!await needs(t, 'nginx')) return
+  const o = await verdict((port) => startNginx(port), [], '/http10')
+  t.equal(o.kind, 'no-interims', describe(o))
+  t.equal(o.verdict, 'the app sees HTTP/1.0: no 102 can go on this path')
+  t.equal(o.exit, 1)
+  t.match(o.options, /^\{\} \(the plugin sends no 102 on this path/)
+})
