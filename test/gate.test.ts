@@ -1,7 +1,7 @@
 // Proves: the gate: unknown proxy paths get no 102 by default; known and declared ones get their own limit.
 import type { FastifyReply } from 'fastify'
 import t from 'tap'
-import { captureLogs, request, serve, sleep } from './helpers.js'
+import { captureLogs, request, serve, sleep, interimsFor } from './helpers.js'
 
 const FAST = { threshold: 10, interval: 10, limit: 12 }
 const slow = async (_req: unknown, reply: FastifyReply) => {
@@ -12,8 +12,7 @@ const routes = (app: import('fastify').FastifyInstance): void => {
   app.get('/slow', { config: { processing: true } }, slow)
   app.get('/manual', async (_req, reply) => ({ results: [reply.processing(), reply.processing()] }))
 }
-const count = async (port: number, headers: Record<string, string>, path = '/slow'): Promise<number> =>
-  (await request(port, path, { headers })).infos.length
+const count = interimsFor
 
 // The usual headers in front of Node: nginx with proxy_set_header, and ingress-nginx's set.
 const NGINX = { 'x-real-ip': '203.0.113.7', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' }

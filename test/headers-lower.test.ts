@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import t from 'tap'
 import { knownPaths, knownPeers, type PathName } from '../lib/peers.js'
-import { captureLogs, request, serve, sleep } from './helpers.js'
+import { captureLogs, request, serve, sleep, interimsFor } from './helpers.js'
 
 // Any header a proxy adds, another proxy (or a client) can add too: nginx set up by a published recipe
 // sends Traefik's headers. So recognising a proxy from the request may lower what the request gets, and
@@ -14,8 +14,7 @@ const slow = (ms: number) => async (_req: unknown, reply: FastifyReply) => {
   await sleep(ms)
   return { sent: reply.processingSent }
 }
-const count = async (port: number, headers: Record<string, string>, path = '/slow'): Promise<number> =>
-  (await request(port, path, { headers })).infos.length
+const count = interimsFor
 
 // A circulated recipe for Strapi behind nginx (proxy_http_version 1.1, keepalive) sets these.
 const STRAPI = {

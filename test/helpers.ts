@@ -66,6 +66,11 @@ export function request (
   })
 }
 
+/** How many 102s one request to `path` got, with these request headers. */
+export async function interimsFor (port: number, headers: Record<string, string>, path = '/slow'): Promise<number> {
+  return (await request(port, path, { headers })).infos.length
+}
+
 /** Everything a raw TCP client reads until the server closes the connection or `done(text)` says so. */
 export function rawExchange (port: number, send: (socket: net.Socket) => void, done: (text: string) => boolean = () => false): Promise<string> {
   return new Promise((resolve, reject) => {
